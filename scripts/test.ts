@@ -1,0 +1,48 @@
+// The project's test command (`npm test`): eslint, tsc, unit tests, then the kernel-facing
+// tests twice: once as they are, once with every fallback forced (raw syscalls instead of libc
+// wrappers, our own BPF instead of libseccomp, raw keyctl instead of libkeyutils).
+// Ends with one line "N passed, N failed" and a non-zero exit on any failure.
+import { spawnSync } from "bun";
+import { ensureTestUser } from "../test/support/user.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const bin = `${root}node_modules/.bin`;
+const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+const only = process.argv.slice(2);
+
+let passed = 0;
+let failed = 0;
+
+function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}): void {
+  if (only.length && !only.some((o) => name.includes(o))) return;
+  process.stderr.write(`\n=== ${name}\n`);
+  const r = spawnSync(cmd, { cwd: root, env: { ...env, ...extraEnv }, stdout: "inherit", stderr: "pipe" });
+  const err = r.stderr.toString();
+  process.stderr.write(err);
+  const pass = /^\s*(\d+) pass\s*$/m.exec(err);
+  const fail = /^\s*(\d+) fail\s*$/m.exec(err);
+  if (pass || fail) {
+    const p = Number(pass?.[1] ?? 0);
+    const f = Number(fail?.[1] ?? 0);
+    passed += p;
+    failed += f;
+    if (r.exitCode !== 0 && f === 0) failed++; // crashed or found no tests
+  } else if (r.exitCode === 0) {
+    passed++;
+  } else {
+    failed++;
+  }
+}
+
+const user = ensureTestUser();
+process.stderr.write(`unprivileged test user: ${user ? `${user.name} (${user.uid})` : "none (not root: unprivileged variants run as the current user)"}\n`);
+
+step("eslint", [`${bin}/eslint`, "."]);
+step("tsc", [`${bin}/tsc`, "--noEmit", "-p", "."]);
+step("build", [`${bin}/bun`, "run", "build"]);
+step("unit", [`${bin}/bun`, "test", "test/unit"]);
+step("integration", [`${bin}/bun`, "test", "test/integration"]);
+step("integration (fallbacks forced)", [`${bin}/bun`, "test", "test/integration"], { BUN_SANDBOX_TEST_FALLBACKS: "1" });
+
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,56 @@
+// The variables that keep Bun single-threaded, and how the CLI gets them without leaking
+// them into the sandboxed command's environment.
+
+export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
+  BUN_JSC_useConcurrentJIT: "0",
+  BUN_JSC_useConcurrentGC: "0",
+  BUN_JSC_numberOfGCMarkers: "1",
+  MIMALLOC_PURGE_DELAY: "-1",
+  BUN_JSC_useWarmUpMarkedBlocks: "0",
+};
+
+/** Set by the bin's shebang next to the five variables: they came from us, not the caller. */
+export const SHEBANG_MARKER = "BUN_SANDBOX_SHEBANG";
+/** Set when we re-exec ourselves: the caller's own values of the five (JSON, null = unset). */
+export const SAVED_ENV = "BUN_SANDBOX_SAVED_ENV";
+
+type Env = Record<string, string | undefined>;
+
+export function hasSingleThreadEnv(env: Env): boolean {
+  return Object.entries(SINGLE_THREAD_ENV).every(([k, v]) => env[k] === v);
+}
+
+/** Environment for the re-exec: the five variables, with the caller's values saved. */
+export function reexecEnv(env: Env): Record<string, string> {
+  const saved: Record<string, string | null> = {};
+  for (const k of Object.keys(SINGLE_THREAD_ENV)) saved[k] = env[k] ?? null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  delete out[SHEBANG_MARKER];
+  return { ...out, ...SINGLE_THREAD_ENV, [SAVED_ENV]: JSON.stringify(saved) };
+}
+
+/** The caller's environment as it was before we (shebang or re-exec) added our variables. */
+export function callerEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  const saved = out[SAVED_ENV];
+  if (saved !== undefined) {
+    delete out[SAVED_ENV];
+    let prev: Record<string, string | null> = {};
+    try {
+      prev = JSON.parse(saved) as Record<string, string | null>;
+    } catch {
+      // a corrupt value: drop our variables entirely
+    }
+    for (const k of Object.keys(SINGLE_THREAD_ENV)) {
+      const v = prev[k];
+      if (typeof v === "string") out[k] = v;
+      else delete out[k];
+    }
+  } else if (out[SHEBANG_MARKER] === "1") {
+    delete out[SHEBANG_MARKER];
+    for (const k of Object.keys(SINGLE_THREAD_ENV)) delete out[k];
+  }
+  return out;
+}

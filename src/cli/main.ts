@@ -1,0 +1,82 @@
+// `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
+// process stays single-threaded (no ESM import of local files, sync APIs only).
+import { readlinkSync } from "node:fs";
+import { inheritedFds } from "../sys/fdscan.ts";
+import { setCloexec } from "../sys/fd.ts";
+import { execvpe, threadCount } from "../sys/process.ts";
+import { libc } from "../sys/libc.ts";
+import { errnoMessage } from "../sys/errno.ts";
+import { validatePlan } from "../plan/validate.ts";
+import { PlanError } from "../plan/errors.ts";
+import { runStage } from "../stage/run.ts";
+import { HELP, parseArgs, UsageError } from "./args.ts";
+import { callerEnv, hasSingleThreadEnv, reexecEnv, SAVED_ENV } from "./env.ts";
+import { runDoctor } from "./doctor.ts";
+import { VERSION } from "./version.ts";
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`sandbox: ${message}\n`);
+  process.exit(code);
+}
+
+/** Starts this program again with the single-thread variables; inherited fds stay open. */
+function reexec(fds: readonly number[]): never {
+  for (const fd of fds) setCloexec(fd, false);
+  const env = reexecEnv(process.env);
+  const err = execvpe(process.execPath, [process.execPath, ...process.argv.slice(1)], env);
+  fail(`cannot re-execute ${process.execPath} single-threaded: ${errnoMessage(err)}`, 1);
+}
+
+function stderrTerminal(): string | null {
+  if (libc.isatty(2) !== 1) return null;
+  try {
+    const t = readlinkSync("/proc/self/fd/2");
+    return t.startsWith("/") ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+export function main(argv: readonly string[]): never {
+  const fds = inheritedFds();
+  if (!hasSingleThreadEnv(process.env) || threadCount() !== 1) {
+    if (process.env[SAVED_ENV] !== undefined) {
+      fail(`still ${threadCount()} threads after re-executing with the single-thread variables; this Bun (${Bun.version}) starts threads we cannot turn off`, 1);
+    }
+    reexec(fds);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds });
+  } catch (e) {
+    if (e instanceof UsageError) fail(e.message, 2);
+    throw e;
+  }
+  switch (parsed.kind) {
+    case "help":
+      process.stdout.write(HELP + "\n");
+      process.exit(0);
+    // falls through (process.exit does not return)
+    case "version":
+      process.stdout.write(VERSION + "\n");
+      process.exit(0);
+    // falls through
+    case "doctor":
+      process.exit(runDoctor(parsed.json));
+    // falls through
+    case "run":
+      try {
+        validatePlan(parsed.plan);
+      } catch (e) {
+        if (e instanceof PlanError) fail(e.message, 2);
+        throw e;
+      }
+      try {
+        runStage(parsed.plan);
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e), 1);
+      }
+  }
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,53 @@
+// mkosi-sandbox's ordering rules as a pure function:
+//  - identical binds collapse to one; a bind that is already covered by a recursive parent bind
+//    with the same flags (same relative position on both sides) is dropped;
+//  - operations run parents before children (sorted by destination components);
+//  - at one destination binds come after tmpfs/dir/overlay/... so the bind ends up on top,
+//    and of two binds the one given later is on top (stable sort);
+//  - relative (+SRC) binds run after everything else.
+import type { BindOp, Operation } from "./types.ts";
+import { isRelativeTo, relativeTo, splitPath } from "./paths.ts";
+
+function bindKey(b: BindOp): string {
+  return JSON.stringify([splitPath(b.src), splitPath(b.dst), b.readonly, b.optional, b.relative, b.nofollow, b.device ?? null]);
+}
+
+function coveredBy(m: BindOp, n: BindOp): boolean {
+  return (
+    m.readonly === n.readonly &&
+    m.optional === n.optional &&
+    m.relative === n.relative &&
+    m.nofollow === n.nofollow &&
+    (m.device ?? null) === (n.device ?? null) &&
+    isRelativeTo(m.src, n.src) &&
+    isRelativeTo(m.dst, n.dst) &&
+    relativeTo(m.src, n.src) === relativeTo(m.dst, n.dst)
+  );
+}
+
+function compareComponents(a: string[], b: string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+export function optimizeOperations(ops: readonly Operation[]): Operation[] {
+  const binds = new Map<string, BindOp>();
+  const rest: Operation[] = [];
+  for (const op of ops) {
+    if (op.kind === "bind") {
+      const key = bindKey(op);
+      if (!binds.has(key)) binds.set(key, op);
+    } else {
+      rest.push(op);
+    }
+  }
+  const unique = [...binds.values()];
+  const kept = unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n)));
+  const all: Operation[] = [...rest, ...kept];
+  const keyed = all.map((op, i) => ({ op, i, rel: op.kind === "bind" && op.relative ? 1 : 0, parts: splitPath(op.dst) }));
+  keyed.sort((a, b) => a.rel - b.rel || compareComponents(a.parts, b.parts) || a.i - b.i);
+  return keyed.map((k) => k.op);
+}

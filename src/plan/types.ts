@@ -1,0 +1,113 @@
+// A plan is plain JSON data: everything the stage needs to build one sandbox and exec one
+// command in it. Front doors (CLI, library) produce plans; the stage consumes them.
+
+/** Bind a host path (or, with `relative`, a path of the new root) to `dst`. */
+export interface BindOp {
+  kind: "bind";
+  src: string;
+  dst: string;
+  readonly: boolean;
+  /** Skip silently when the source is missing (`--bind-try`). */
+  optional: boolean;
+  /** `+SRC`: the source is resolved inside the new root; applied after all other operations. */
+  relative: boolean;
+  /** Bind a symlink source itself instead of what it points to. */
+  nofollow: boolean;
+  /** false mounts it nodev; undefined keeps device nodes usable (mkosi-sandbox semantics). */
+  device?: boolean;
+}
+
+export interface TmpfsOp {
+  kind: "tmpfs";
+  dst: string;
+  /** Size in bytes; undefined leaves the kernel default (half of RAM). */
+  size?: number;
+  /** Mode of the root directory; default 0755, or 01777 under /tmp and /var/tmp. */
+  mode?: number;
+  /** Remount read-only after creation (an empty read-only tmpfs). */
+  readonly?: boolean;
+}
+
+export interface DevOp {
+  kind: "dev";
+  dst: string;
+  /** Host terminal to bind as /dev/console (when stderr was a terminal), else null. */
+  console?: string | null;
+  /** Mount a private mqueue on dst/mqueue (needs an IPC namespace). */
+  mqueue?: boolean;
+}
+
+export interface ProcOp {
+  kind: "proc";
+  dst: string;
+}
+
+export interface DirOp {
+  kind: "dir";
+  dst: string;
+  /** Mode for created directories; default 0755, or 01777 for the last component under /tmp, /var/tmp. */
+  mode?: number;
+}
+
+export interface SymlinkOp {
+  kind: "symlink";
+  target: string;
+  dst: string;
+}
+
+export interface WriteOp {
+  kind: "write";
+  data: string;
+  dst: string;
+}
+
+export interface OverlayOp {
+  kind: "overlay";
+  /** Lower layers, bottom first, as given on the command line. */
+  lower: string[];
+  /** Upper directory, "tmpfs" for a fresh tmpfs upper, or null for a read-only overlay. */
+  upper: string | null;
+  work: string | null;
+  dst: string;
+}
+
+export type Operation = BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | WriteOp | OverlayOp;
+export type OperationKind = Operation["kind"];
+
+export interface Plan {
+  /** The command and its arguments; argv[0] is searched in the sandbox's PATH. */
+  argv: string[];
+  /** The complete environment of the command. */
+  env: Record<string, string>;
+  /** Working directory inside the sandbox. */
+  cwd: string;
+  ops: Operation[];
+  becomeRoot: boolean;
+  mapSubids: boolean;
+  unshareNet: boolean;
+  unshareIpc: boolean;
+  unsharePid: boolean;
+  unshareUts: boolean;
+  unshareCgroup: boolean;
+  hostname: string | null;
+  suppressChown: boolean;
+  suppressSync: boolean;
+  newSessionKeyring: boolean;
+  newSession: boolean;
+  dieWithParent: boolean;
+  packFds: boolean;
+  suspend: boolean;
+  debug: boolean;
+  /** fds above stderr passed to the command (numbers as the stage process sees them). */
+  fds: number[];
+}
+
+export function emptyPlan(): Plan {
+  return {
+    argv: [], env: {}, cwd: "/", ops: [],
+    becomeRoot: false, mapSubids: false, unshareNet: false, unshareIpc: false, unsharePid: false,
+    unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
+    suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
+    packFds: false, suspend: false, debug: false, fds: [],
+  };
+}

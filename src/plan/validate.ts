@@ -1,0 +1,37 @@
+// Whole-plan validation: every field checked, errors name the field.
+import type { Plan } from "./types.ts";
+import { emptyPlan } from "./types.ts";
+import { PlanError, requireAbsolute, requireBool, requireString } from "./errors.ts";
+import { validateOperation } from "./ops/index.ts";
+
+const BOOL_FIELDS = [
+  "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
+  "suppressChown", "suppressSync", "newSessionKeyring", "newSession", "dieWithParent", "packFds", "suspend", "debug",
+] as const satisfies readonly (keyof Plan)[];
+
+export function validatePlan(plan: Plan): Plan {
+  if (typeof plan !== "object" || plan === null) throw new PlanError("plan", "must be an object");
+  const known = new Set(Object.keys(emptyPlan()));
+  for (const k of Object.keys(plan)) if (!known.has(k)) throw new PlanError(k, `unknown plan field (known: ${[...known].join(", ")})`);
+  if (!Array.isArray(plan.argv) || plan.argv.length === 0) throw new PlanError("argv", "needs at least the command to run");
+  plan.argv.forEach((a, i) => requireString(`argv[${i}]`, a));
+  if (plan.argv[0] === "") throw new PlanError("argv[0]", "the command name is empty");
+  if (typeof plan.env !== "object" || plan.env === null) throw new PlanError("env", "must be an object of strings");
+  for (const [k, v] of Object.entries(plan.env)) {
+    if (k === "" || k.includes("=") || k.includes("\0")) throw new PlanError(`env.${k}`, "invalid variable name");
+    requireString(`env.${k}`, v);
+  }
+  requireAbsolute("cwd", plan.cwd);
+  if (!Array.isArray(plan.ops)) throw new PlanError("ops", "must be a list of operations");
+  plan.ops.forEach((op, i) => validateOperation(op, `ops[${i}]`));
+  for (const k of BOOL_FIELDS) requireBool(k, plan[k]);
+  if (plan.hostname !== null) {
+    requireString("hostname", plan.hostname);
+    if (plan.hostname.length === 0 || plan.hostname.length > 64) throw new PlanError("hostname", "must be 1 to 64 characters");
+    if (!plan.unshareUts) throw new PlanError("hostname", "setting a hostname needs a UTS namespace (unshareUts)");
+  }
+  if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
+    throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
+  }
+  return plan;
+}

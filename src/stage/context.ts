@@ -1,0 +1,54 @@
+// What operations need while the new root is being built.
+import { lstatSync, statSync, type Stats } from "node:fs";
+import { joinPath, parentOf, baseName } from "../plan/paths.ts";
+import { resolveInRoot } from "./resolve.ts";
+
+export interface StageContext {
+  /** The host's root as seen from the workspace (source of binds). */
+  readonly oldroot: string;
+  /** The new root being built. */
+  readonly newroot: string;
+  /** A /proc/self/fd directory reachable from the workspace. */
+  readonly procFd: string;
+  /** /proc/self/mountinfo reachable from the workspace. */
+  readonly mountinfo: string;
+  /** The sandbox has its own PID namespace (a fresh procfs can be mounted). */
+  readonly pidns: boolean;
+  /** The sandbox has its own IPC namespace (a private mqueue can be mounted). */
+  readonly ipcns: boolean;
+  /** Scratch directory in the workspace for temporary files (never visible in the sandbox). */
+  readonly scratch: string;
+  debug(line: string): void;
+}
+
+/** Host-visible path of `path` inside the new root, symlinks resolved without leaving it. */
+export function inNewRoot(ctx: StageContext, path: string): string {
+  return joinPath(ctx.newroot, resolveInRoot(ctx.newroot, path, ctx.procFd));
+}
+
+/** Host-visible path of `path` inside the new root with only the parent resolved (the last component is not followed). */
+export function inNewRootNoFollow(ctx: StageContext, path: string): string {
+  return joinPath(ctx.newroot, resolveInRoot(ctx.newroot, parentOf(path), ctx.procFd), baseName(path));
+}
+
+/** Host path of `path` inside `root` (old or new), resolving symlinks unless `nofollow`. */
+export function inRoot(ctx: StageContext, root: string, path: string, nofollow = false): string {
+  if (nofollow) return joinPath(root, resolveInRoot(root, parentOf(path), ctx.procFd), baseName(path));
+  return joinPath(root, resolveInRoot(root, path, ctx.procFd));
+}
+
+export function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+export function statOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}

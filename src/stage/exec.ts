@@ -1,0 +1,60 @@
+// The last steps before the command replaces us: working directory, fds, keyring, seccomp,
+// suspend, then execvpe. Nothing here may leave a tool fd open in the command.
+import type { Plan } from "../plan/types.ts";
+import { chdir, execvpe, exit, getpid, kill, umask } from "../sys/process.ts";
+import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
+import { joinNewSessionKeyring } from "../sys/keyring.ts";
+import { suppressSyscalls } from "../sys/seccomp.ts";
+import { libc } from "../sys/libc.ts";
+import { Errno, errnoMessage } from "../sys/errno.ts";
+import { SetupError } from "./errors.ts";
+
+const SIGSTOP = 19;
+
+/** Writes a line straight to fd 2: after fds are closed Bun's own stderr may not be usable. */
+export function rawStderr(line: string): void {
+  const b = Buffer.from(line.endsWith("\n") ? line : line + "\n");
+  libc.write(2, b, b.length);
+}
+
+export interface ExecOptions {
+  /** The caller's umask, restored for the command. */
+  umask: number;
+  /** Suppress chown (mkosi: only when a user namespace was made or it maps a single id). */
+  suppressChown: boolean;
+}
+
+export function execCommand(plan: Plan, opts: ExecOptions): never {
+  const env = { ...plan.env };
+  try {
+    chdir(plan.cwd);
+  } catch (e) {
+    throw new SetupError(`chdir ${plan.cwd}`, e);
+  }
+  if (plan.newSessionKeyring) {
+    try {
+      joinNewSessionKeyring();
+    } catch (e) {
+      throw new SetupError("new session keyring", e);
+    }
+  }
+  try {
+    suppressSyscalls({ chown: opts.suppressChown, sync: plan.suppressSync });
+  } catch (e) {
+    throw new SetupError("seccomp filter", e);
+  }
+  if (plan.packFds) {
+    const n = packFds(plan.fds);
+    if (n > 0) {
+      env.LISTEN_FDS = String(n);
+      env.LISTEN_PID = String(getpid());
+    }
+  } else {
+    keepOnlyFds(plan.fds);
+  }
+  umask(opts.umask);
+  if (plan.suspend) kill(getpid(), SIGSTOP);
+  const err = execvpe(plan.argv[0]!, plan.argv, env);
+  rawStderr(`sandbox: ${plan.argv[0]}: ${errnoMessage(err)}`);
+  exit(err === Errno.ENOENT ? 127 : 126);
+}

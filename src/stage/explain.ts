@@ -1,0 +1,43 @@
+// Turning EPERM/ENOSYS from namespace creation into an explanation with a fix.
+import { existsSync, readFileSync } from "node:fs";
+import { SysError } from "../sys/error.ts";
+import { Errno } from "../sys/errno.ts";
+
+function sysctl(path: string): string | null {
+  try {
+    return existsSync(path) ? readFileSync(path, "latin1").trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+export function kernelRelease(): string {
+  return sysctl("/proc/sys/kernel/osrelease") ?? "unknown";
+}
+
+/** Why unprivileged user namespaces are refused here, from the sysctls that restrict them. */
+export function usernsRestrictions(): string[] {
+  const out: string[] = [];
+  if (sysctl("/proc/sys/user/max_user_namespaces") === "0") out.push("user.max_user_namespaces is 0 (fix: sysctl -w user.max_user_namespaces=10000)");
+  if (sysctl("/proc/sys/kernel/unprivileged_userns_clone") === "0") out.push("kernel.unprivileged_userns_clone is 0 (fix: sysctl -w kernel.unprivileged_userns_clone=1)");
+  if (sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1") {
+    out.push("kernel.apparmor_restrict_unprivileged_userns is 1 (fix: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile that allows userns for bun)");
+  }
+  return out;
+}
+
+/** Adds the reason and the fix to EPERM/ENOSPC/ENOSYS errors of namespace creation. */
+export function explainNamespaceError(e: unknown): unknown {
+  if (!(e instanceof SysError)) return e;
+  if (e.errno === Errno.EPERM || e.errno === Errno.EACCES || e.errno === Errno.ENOSPC) {
+    const why = usernsRestrictions();
+    const reason = why.length
+      ? `user namespaces are restricted on this machine: ${why.join("; ")}`
+      : "the kernel or a security module (seccomp, AppArmor, SELinux, a container runtime) forbids creating namespaces here; run `sandbox --doctor` for details, or run as root";
+    return new Error(`${e.message}; ${reason}`);
+  }
+  if (e.errno === Errno.ENOSYS) {
+    return new Error(`${e.message}; the running kernel (${kernelRelease()}) does not implement ${e.syscall}(), or a seccomp policy of the caller blocks it`);
+  }
+  return e;
+}

@@ -1,0 +1,134 @@
+// Who the command runs as: as real root no user namespace is made; otherwise a user namespace
+// maps the caller to itself (or to root), or, with --map-subids, maps root to the caller and
+// 1..N to the caller's subordinate ranges through the setuid newuidmap/newgidmap helpers.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { CAP, hasEffectiveCap } from "../sys/caps.ts";
+import { getgid, getpid, getuid, fork, waitpid, exitCodeOf, execvpe, exit } from "../sys/process.ts";
+import { pipe2, read, write, closeQuiet } from "../sys/fd.ts";
+
+/** mkosi-sandbox's rule: no user namespace when we already hold CAP_SYS_ADMIN (and are root, or not asked to become root). */
+export function needsUserNamespace(becomeRoot: boolean): boolean {
+  return !(hasEffectiveCap(CAP.SYS_ADMIN) && (getuid() === 0 || !becomeRoot));
+}
+
+/** Writes this process's own maps after unshare(CLONE_NEWUSER): one id, denied setgroups. */
+export function mapSelf(becomeRoot: boolean, uid: number, gid: number): void {
+  const innerUid = becomeRoot ? 0 : uid;
+  const innerGid = becomeRoot ? 0 : gid;
+  writeFileSync("/proc/self/setgroups", "deny");
+  writeFileSync("/proc/self/uid_map", `${innerUid} ${uid} 1`);
+  writeFileSync("/proc/self/gid_map", `${innerGid} ${gid} 1`);
+}
+
+export interface SubidRange {
+  start: number;
+  count: number;
+}
+
+/** First range of `name` (or numeric uid) in an /etc/subuid-style file. */
+export function findSubidRange(text: string, name: string | null, id: number): SubidRange | null {
+  for (const line of text.split("\n")) {
+    const [who, start, count] = line.trim().split(":");
+    if (who === undefined || start === undefined || count === undefined) continue;
+    if (who === name || who === String(id)) {
+      const s = Number(start), c = Number(count);
+      if (Number.isInteger(s) && Number.isInteger(c) && c > 0) return { start: s, count: c };
+    }
+  }
+  return null;
+}
+
+export function userName(uid: number): string | null {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid)) return f[0] ?? null;
+    }
+  } catch {
+    // no passwd file: only numeric entries can match
+  }
+  return null;
+}
+
+function findHelper(name: string): string | null {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin", ...(process.env.PATH ?? "").split(":")]) {
+    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return null;
+}
+
+export interface SubidMapping {
+  newuidmap: string;
+  newgidmap: string;
+  uidArgs: string[];
+  gidArgs: string[];
+}
+
+/** Works out the newuidmap/newgidmap arguments, or throws a one-line error saying what is missing. */
+export function planSubidMapping(uid: number, gid: number): SubidMapping {
+  const newuidmap = findHelper("newuidmap");
+  const newgidmap = findHelper("newgidmap");
+  if (!newuidmap || !newgidmap) {
+    throw new Error("--map-subids needs the setuid helpers newuidmap and newgidmap; install them (Debian/Ubuntu: apt-get install uidmap)");
+  }
+  const name = userName(uid);
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+  const u = findSubidRange(read("/etc/subuid"), name, uid);
+  const g = findSubidRange(read("/etc/subgid"), name, uid);
+  const who = name ?? String(uid);
+  if (!u) throw new Error(`--map-subids: no range for ${who} in /etc/subuid; add one, e.g. usermod --add-subuids 100000-165535 ${who}`);
+  if (!g) throw new Error(`--map-subids: no range for ${who} in /etc/subgid; add one, e.g. usermod --add-subgids 100000-165535 ${who}`);
+  return {
+    newuidmap, newgidmap,
+    uidArgs: ["0", String(uid), "1", "1", String(u.start), String(u.count)],
+    gidArgs: ["0", String(gid), "1", "1", String(g.start), String(g.count)],
+  };
+}
+
+export interface SubidHelper {
+  /** Call after unshare(CLONE_NEWUSER): lets the helper write the maps and waits for it. */
+  finish(): void;
+  /** Call when unshare failed: the helper exits without doing anything. */
+  cancel(): void;
+}
+
+/**
+ * The maps of a user namespace with more than one id must be written from the parent
+ * namespace, so a forked helper waits for us to unshare and then runs the two setuid tools
+ * against our pid.
+ */
+export function startSubidHelper(m: SubidMapping): SubidHelper {
+  const target = String(getpid());
+  const [rd, wr] = pipe2();
+  const pid = fork();
+  if (pid === 0) {
+    closeQuiet(wr);
+    const go = read(rd, new Uint8Array(1));
+    if (go !== 1) exit(0);
+    const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+    const child = fork();
+    if (child === 0) {
+      execvpe(m.newuidmap, ["newuidmap", target, ...m.uidArgs], env);
+      exit(127);
+    }
+    const st = exitCodeOf(waitpid(child).status);
+    if (st !== 0) exit(st);
+    execvpe(m.newgidmap, ["newgidmap", target, ...m.gidArgs], env);
+    exit(127);
+  }
+  closeQuiet(rd);
+  return {
+    finish() {
+      write(wr, new Uint8Array([1]));
+      closeQuiet(wr);
+      const code = exitCodeOf(waitpid(pid).status);
+      if (code !== 0) throw new Error(`--map-subids: newuidmap/newgidmap failed (exit ${code}); check /etc/subuid and /etc/subgid`);
+    },
+    cancel() {
+      closeQuiet(wr);
+      waitpid(pid);
+    },
+  };
+}
+
+export const currentIds = () => ({ uid: getuid(), gid: getgid() });

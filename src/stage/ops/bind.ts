@@ -1,0 +1,36 @@
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import type { BindOp } from "../../plan/types.ts";
+import { parentOf } from "../../plan/paths.ts";
+import { inNewRoot, inNewRootNoFollow, inRoot, lstatOrNull, statOrNull, type StageContext } from "../context.ts";
+import { bindTree } from "../mounts.ts";
+import { asSysError, makeDirs } from "../resolve.ts";
+
+/** Returns false when an optional source was missing and nothing was done. */
+export function applyBind(op: BindOp, ctx: StageContext): boolean {
+  const root = op.relative ? ctx.newroot : ctx.oldroot;
+  const src = inRoot(ctx, root, op.src, op.nofollow);
+  const st = op.nofollow ? lstatOrNull(src) : statOrNull(src);
+  if (!st) {
+    if (op.optional) return false;
+    throw new Error(`source ${op.src} does not exist${op.relative ? " in the sandbox" : ""}; create it or use the -try variant`);
+  }
+  const opts = { readonly: op.readonly, nofollow: op.nofollow, nodev: op.device === false, mountinfo: ctx.mountinfo };
+  // A non-directory bound onto a symlink covers the symlink itself (its target stays untouched).
+  const literal = inNewRootNoFollow(ctx, op.dst);
+  if (!st.isDirectory() && lstatOrNull(literal)?.isSymbolicLink()) {
+    bindTree(src, literal, opts);
+    return true;
+  }
+  const dst = op.nofollow && st.isSymbolicLink() ? literal : inNewRoot(ctx, op.dst);
+  if (!lstatOrNull(dst)) {
+    makeDirs(ctx.newroot, parentOf(dst.slice(ctx.newroot.length) || "/"), 0o755);
+    try {
+      if (st.isDirectory()) mkdirSync(dst, { mode: 0o755 });
+      else closeSync(openSync(dst, "wx", 0o644));
+    } catch (e) {
+      throw asSysError(e, st.isDirectory() ? "mkdir" : "open", dst);
+    }
+  }
+  bindTree(src, dst, opts);
+  return true;
+}

@@ -1,0 +1,34 @@
+import { readlinkSync, symlinkSync, unlinkSync } from "node:fs";
+import type { SymlinkOp } from "../../plan/types.ts";
+import { parentOf } from "../../plan/paths.ts";
+import { inNewRootNoFollow, lstatOrNull, type StageContext } from "../context.ts";
+import { bindTree } from "../mounts.ts";
+import { asSysError, makeDirs } from "../resolve.ts";
+
+let counter = 0;
+
+export function applySymlink(op: SymlinkOp, ctx: StageContext): void {
+  const link = inNewRootNoFollow(ctx, op.dst);
+  makeDirs(ctx.newroot, parentOf(link.slice(ctx.newroot.length) || "/"), 0o755);
+  const existing = lstatOrNull(link);
+  if (!existing) {
+    try {
+      symlinkSync(op.target, link);
+    } catch (e) {
+      throw asSysError(e, "symlink", op.dst);
+    }
+    return;
+  }
+  if (existing.isSymbolicLink() && readlinkSync(link) === op.target) return;
+  if (existing.isDirectory()) {
+    throw new Error(`${op.dst} exists and is a directory; a symlink cannot replace it (remove it from the source, or pick another path)`);
+  }
+  // Cover the existing file or symlink with a bind of a new symlink made in the workspace.
+  const tmp = `${ctx.scratch}/symlink-${counter++}`;
+  symlinkSync(op.target, tmp);
+  try {
+    bindTree(tmp, link, { nofollow: true, mountinfo: ctx.mountinfo });
+  } finally {
+    unlinkSync(tmp);
+  }
+}

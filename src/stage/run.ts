@@ -1,0 +1,150 @@
+// Runs a plan in this (single-threaded) process: namespaces, identity, the new root, then
+// exec of the command in place. Returns only by throwing a SetupError.
+import { existsSync, lstatSync, readFileSync } from "node:fs";
+import type { Operation, Plan } from "../plan/types.ts";
+import { describeOperation } from "../plan/ops/index.ts";
+import { optimizeOperations } from "../plan/optimize.ts";
+import { CLONE, MS, formatNamespaces } from "../sys/flags.ts";
+import { CAP, hasEffectiveCap, keepCapabilities } from "../sys/caps.ts";
+import { assertSingleThreaded, getgid, getuid, sethostname, umask, unshare } from "../sys/process.ts";
+import { mount } from "../sys/mount.ts";
+import { interfaceUp } from "../sys/net.ts";
+import { SetupError } from "./errors.ts";
+import { mapSelf, needsUserNamespace, planSubidMapping, startSubidHelper, type SubidHelper } from "./identity.ts";
+import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
+import { applyOperation } from "./ops/index.ts";
+import type { StageContext } from "./context.ts";
+import { execCommand, rawStderr } from "./exec.ts";
+import { explainNamespaceError } from "./explain.ts";
+
+/**
+ * Capabilities kept (and raised to ambient so child processes keep them) inside a user
+ * namespace we made; every other one is dropped from the bounding set. The same set as
+ * mkosi-sandbox: what file ownership, mounting, chroot and ptrace-based tools need.
+ */
+export const KEPT_CAPS = [
+  CAP.CHOWN, CAP.DAC_OVERRIDE, CAP.DAC_READ_SEARCH, CAP.FOWNER, CAP.FSETID, CAP.SETGID, CAP.SETUID,
+  CAP.SETPCAP, CAP.SYS_CHROOT, CAP.SYS_PTRACE, CAP.SYS_ADMIN, CAP.SYS_RESOURCE, CAP.SETFCAP,
+];
+/** Added when the sandbox has its own network namespace. */
+export const KEPT_NET_CAPS = [CAP.NET_BIND_SERVICE, CAP.NET_ADMIN];
+
+/** Host-side checks before anything is created: missing required sources fail here, optional ones are dropped. */
+export function earlyPhase(ops: readonly Operation[]): Operation[] {
+  const out: Operation[] = [];
+  for (const op of ops) {
+    if (op.kind === "bind" && !op.relative) {
+      let exists: boolean;
+      try {
+        exists = op.nofollow ? (lstatSync(op.src), true) : existsSync(op.src);
+      } catch {
+        exists = false;
+      }
+      if (!exists) {
+        if (op.optional) continue;
+        throw new SetupError(describeOperation(op), `source ${op.src} does not exist; create it or use the -try variant`);
+      }
+    }
+    if (op.kind === "overlay") {
+      const dirs: [string, string][] = [...op.lower.map((l): [string, string] => [l, "lower directory"])];
+      if (op.upper !== null && op.upper !== "tmpfs") dirs.push([op.upper, "upper directory"]);
+      if (op.work !== null) dirs.push([op.work, "work directory"]);
+      for (const [d, what] of dirs) {
+        if (!existsSync(d)) throw new SetupError(describeOperation(op), `${what} ${d} does not exist; create it first`);
+      }
+    }
+    out.push(op);
+  }
+  return out;
+}
+
+function userNamespaceHasSingleId(): boolean {
+  try {
+    const lines = readFileSync("/proc/self/uid_map", "latin1").trim().split("\n");
+    return lines.length === 1 && lines[0]!.trim().split(/\s+/)[2] === "1";
+  } catch {
+    return false;
+  }
+}
+
+export interface StageHooks {
+  /** Called after the namespaces exist and before the new root is built (PID namespace fork). */
+  afterUnshare?(flags: number): void;
+}
+
+export function runStage(plan: Plan, hooks: StageHooks = {}): never {
+  const debug = plan.debug ? (line: string) => rawStderr(`sandbox: ${line}`) : () => {};
+  const callerUmask = umask(0);
+  const ops = earlyPhase(optimizeOperations(plan.ops));
+
+  assertSingleThreaded("unshare");
+  const uid = getuid();
+  const gid = getgid();
+  const userns = needsUserNamespace(plan.becomeRoot);
+  let flags = CLONE.NEWNS;
+  if (userns) flags |= CLONE.NEWUSER;
+  if (plan.unshareNet && (userns || hasEffectiveCap(CAP.NET_ADMIN))) flags |= CLONE.NEWNET;
+  if (plan.unshareIpc) flags |= CLONE.NEWIPC;
+  if (plan.unsharePid) flags |= CLONE.NEWPID;
+  if (plan.unshareUts) flags |= CLONE.NEWUTS;
+  if (plan.unshareCgroup) flags |= CLONE.NEWCGROUP;
+
+  let helper: SubidHelper | undefined;
+  if (userns && plan.mapSubids) {
+    try {
+      helper = startSubidHelper(planSubidMapping(uid, gid));
+    } catch (e) {
+      throw new SetupError("map subordinate ids", e);
+    }
+  }
+  debug(`unshare(${formatNamespaces(flags)})`);
+  try {
+    unshare(flags);
+  } catch (e) {
+    helper?.cancel();
+    throw new SetupError(`unshare(${formatNamespaces(flags)})`, explainNamespaceError(e));
+  }
+  if (userns) {
+    try {
+      if (helper) helper.finish();
+      else mapSelf(plan.becomeRoot, uid, gid);
+    } catch (e) {
+      throw new SetupError("write uid/gid maps", explainNamespaceError(e));
+    }
+  }
+  if (flags & CLONE.NEWNET) interfaceUp("lo");
+  if (plan.hostname !== null) sethostname(plan.hostname);
+  // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
+  if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
+  hooks.afterUnshare?.(flags);
+
+  let ws;
+  try {
+    ws = enterWorkspace();
+  } catch (e) {
+    throw new SetupError("workspace", e);
+  }
+  const ctx: StageContext = {
+    oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
+    procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
+    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, debug,
+  };
+  for (const op of ops) {
+    let applied: boolean;
+    try {
+      applied = applyOperation(op, ctx);
+    } catch (e) {
+      throw SetupError.forOperation(op, e);
+    }
+    debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
+  }
+  try {
+    leaveWorkspace(ws);
+  } catch (e) {
+    throw new SetupError("pivot_root into the new root", e);
+  }
+  if (userns) keepCapabilities(flags & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
+  const suppressChown = plan.suppressChown && (userns || userNamespaceHasSingleId());
+  return execCommand(plan, { umask: callerUmask, suppressChown });
+}
+

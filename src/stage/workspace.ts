@@ -1,0 +1,72 @@
+// The pivot_root dance: a private tmpfs workspace becomes the root with the host's root under
+// /oldroot as the source of binds; the new root is built in /newroot, then becomes the root
+// itself and the workspace (with the old root) is detached, so neither is visible inside.
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { mount, pivotRoot, umount2 } from "../sys/mount.ts";
+import { chdir, chroot } from "../sys/process.ts";
+import { MS, UMOUNT } from "../sys/flags.ts";
+import { SysError } from "../sys/error.ts";
+
+const CANDIDATES = ["/tmp", "/run", "/var/tmp", "/mnt"];
+
+export interface Workspace {
+  oldroot: string;
+  newroot: string;
+  scratch: string;
+}
+
+function pickMountPoint(): string {
+  for (const c of CANDIDATES) {
+    try {
+      if (statSync(c).isDirectory()) return c;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`no directory to hold the setup workspace (tried ${CANDIDATES.join(", ")}); create /tmp`);
+}
+
+export function enterWorkspace(): Workspace {
+  const at = pickMountPoint();
+  mount("tmpfs", at, "tmpfs", MS.NOSUID | MS.NODEV, "mode=0755");
+  chdir(at);
+  mkdirSync("newroot", { mode: 0o755 });
+  mkdirSync("oldroot", { mode: 0o755 });
+  mkdirSync("scratch", { mode: 0o700 });
+  mount("newroot", "newroot", null, MS.BIND | MS.REC);
+  let pivoted = false;
+  if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT !== "1") {
+    try {
+      pivotRoot(".", "oldroot");
+      pivoted = true;
+    } catch (e) {
+      if (!(e instanceof SysError)) throw e;
+    }
+  }
+  if (!pivoted) {
+    // pivot_root refuses when / is not a mount point (an initramfs): move the workspace over
+    // the root instead, keeping a recursive bind of the old root as the source of mounts.
+    mount("/", "oldroot", null, MS.BIND | MS.REC);
+    mount(".", "/", null, MS.MOVE);
+    chroot(".");
+    chdir("/");
+    // The bind of the old root still shows the workspace tmpfs over its mount point.
+    umount2(`/oldroot${at}`, UMOUNT.DETACH);
+  }
+  chdir("/");
+  return { oldroot: "/oldroot", newroot: "/newroot", scratch: "/scratch" };
+}
+
+/** Makes the new root the root and detaches the workspace and the old root below it. */
+export function leaveWorkspace(ws: Workspace): void {
+  chdir(ws.newroot);
+  pivotRoot(".", ".");
+  umount2(".", UMOUNT.DETACH);
+  // A fresh peer group: mounts made inside propagate inside, never back to the host.
+  mount(null, ".", null, MS.SHARED | MS.REC);
+  chdir("/");
+}
+
+export function procAvailable(ws: Workspace): boolean {
+  return existsSync(`${ws.oldroot}/proc/self/fd`);
+}

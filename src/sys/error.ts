@@ -1,0 +1,24 @@
+import { errnoMessage, errnoName } from "./errno.ts";
+
+/**
+ * The one error type of the syscall layer: a failed call, its errno and the paths involved.
+ * Message shape: `mount("/x" -> "/y"): Permission denied (EPERM)`.
+ */
+export class SysError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  readonly path: string | undefined;
+  readonly dest: string | undefined;
+
+  constructor(syscall: string, errno: number, path?: string, dest?: string) {
+    const where = path === undefined ? "" : dest === undefined ? JSON.stringify(path) : `${JSON.stringify(path)} -> ${JSON.stringify(dest)}`;
+    super(`${syscall}(${where}): ${errnoMessage(errno)} (${errnoName(errno)})`);
+    this.name = "SysError";
+    this.errno = errno;
+    this.code = errnoName(errno);
+    this.syscall = syscall;
+    this.path = path;
+    this.dest = dest;
+  }
+}

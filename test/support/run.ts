@@ -1,0 +1,101 @@
+// Running the CLI and single-threaded probes in child processes, as root and as the
+// unprivileged test user, with the fallback switches when the suite runs in that variant.
+import { spawnSync } from "bun";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { ensureTestUser, type TestUser } from "./user.ts";
+
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+export const BIN = `${ROOT}/bin/sandbox.cjs`;
+export const BUN_DIR = `${ROOT}/node_modules/.bin`;
+export const BUN = `${BUN_DIR}/bun`;
+
+export const IS_ROOT = process.getuid?.() === 0;
+const user: TestUser | null = IS_ROOT ? ensureTestUser() : null;
+
+export type Who = "root" | "user";
+/** Identities every kernel-facing test runs as. */
+export const WHO: Who[] = IS_ROOT ? ["root", "user"] : ["user"];
+
+export const FALLBACKS = process.env.BUN_SANDBOX_TEST_FALLBACKS === "1";
+export const FALLBACK_ENV: Record<string, string> = FALLBACKS
+  ? {
+      BUN_SANDBOX_FORCE_SYSCALL: "1", BUN_SANDBOX_NO_LIBSECCOMP: "1", BUN_SANDBOX_NO_LIBKEYUTILS: "1",
+      BUN_SANDBOX_NO_MOUNT_SETATTR: "1", BUN_SANDBOX_NO_OPENAT2: "1",
+    }
+  : {};
+
+export const SINGLE_THREAD_ENV = {
+  BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_numberOfGCMarkers: "1",
+  MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useWarmUpMarkedBlocks: "0",
+};
+
+export function ids(who: Who): { uid: number; gid: number; name: string } {
+  if (who === "root" || !user) return { uid: process.getuid!(), gid: process.getgid!(), name: IS_ROOT ? "root" : (process.env.USER ?? "") };
+  return { uid: user.uid, gid: user.gid, name: user.name };
+}
+
+export interface RunResult {
+  code: number;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  /** Replace the environment entirely (PATH to bun is still added). */
+  cleanEnv?: boolean;
+  cwd?: string;
+  stdin?: string;
+  timeout?: number;
+}
+
+function baseEnv(opts: RunOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  const src = opts.cleanEnv ? {} : process.env;
+  for (const [k, v] of Object.entries(src)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries({ ...FALLBACK_ENV, ...(opts.env ?? {}) })) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  out.PATH = `${BUN_DIR}:${out.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}`;
+  return out;
+}
+
+/** argv prefix that runs a command as `who`. */
+export function asWho(who: Who): string[] {
+  if (who === "root" || !user) return [];
+  return ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--"];
+}
+
+export function run(who: Who, argv: string[], opts: RunOptions = {}): RunResult {
+  const env = baseEnv(opts);
+  if (who === "user" && user) {
+    env.HOME = `/home/${user.name}`;
+    env.USER = user.name;
+  }
+  const r = spawnSync([...asWho(who), ...argv], {
+    env, cwd: opts.cwd ?? "/", stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+    stdout: "pipe", stderr: "pipe", timeout: opts.timeout ?? 30_000,
+  });
+  return { code: r.exitCode ?? -1, signal: r.signalCode == null ? null : String(r.signalCode), stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** Runs `sandbox ARGS...` as `who`. */
+export function sandbox(who: Who, args: string[], opts: RunOptions = {}): RunResult {
+  return run(who, [BIN, ...args], opts);
+}
+
+/** A temporary directory both identities can use; removed by the returned function. */
+export function tempDir(owner: Who = "root", prefix = "bsb-test-"): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(`/tmp/${prefix}`);
+  chmodSync(path, 0o755);
+  const o = ids(owner);
+  if (IS_ROOT) chownSync(path, o.uid, o.gid);
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The host's mount table, for "nothing left behind" checks. */
+export function hostMounts(): string {
+  return spawnSync(["cat", "/proc/self/mountinfo"]).stdout.toString().split("\n").map((l) => l.split(" ").slice(4, 5).join(" ")).sort().join("\n");
+}
