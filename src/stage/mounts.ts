@@ -1,6 +1,6 @@
 // Mount building blocks the operations share: recursive binds that are read-only on every
 // submount, and read-only remounts of a tree.
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { mount, mountSetattr, moveMountFd, openTree } from "../sys/mount.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { AT, MOUNT_ATTR, MS, OPEN_TREE } from "../sys/flags.ts";
@@ -19,37 +19,46 @@ export interface BindOptions {
 // Test and old-kernel switch: behave as if mount_setattr (kernel 5.12) did not exist.
 const noMountSetattr = () => process.env.BUN_SANDBOX_NO_MOUNT_SETATTR === "1";
 
+const isEnosys = (e: unknown) => e instanceof SysError && e.errno === Errno.ENOSYS;
+
 /**
  * Recursive bind of `src` on `dst`. With the new mount API the attributes are applied to the
- * detached tree before it is attached (atomic, recursive); without mount_setattr the tree is
- * bound with mount(2) and each submount remounted one by one.
+ * detached tree before it is attached (atomic, recursive). On kernels without mount_setattr
+ * (before 5.12) the tree is attached first and each submount remounted one by one; without
+ * open_tree (before 5.2) mount(2) does the bind.
  */
 export function bindTree(src: string, dst: string, opts: BindOptions): void {
   const attrs = (opts.readonly ? MOUNT_ATTR.RDONLY : 0) | (opts.nodev ? MOUNT_ATTR.NODEV : 0);
-  if (!noMountSetattr()) {
-    let fd = -1;
-    try {
-      fd = openTree(src, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | AT.NO_AUTOMOUNT | (opts.nofollow ? AT.SYMLINK_NOFOLLOW : 0));
-    } catch (e) {
-      if (!(e instanceof SysError && e.errno === Errno.ENOSYS)) throw e;
-    }
-    if (fd >= 0) {
-      try {
-        if (attrs) mountSetattr(fd, AT.RECURSIVE, { set: attrs }, src);
-        moveMountFd(fd, dst, 0, AT.FDCWD, src);
-        return;
-      } catch (e) {
-        if (!(e instanceof SysError && e.errno === Errno.ENOSYS && e.syscall === "mount_setattr")) throw e;
-      } finally {
-        closeQuiet(fd);
-      }
-    }
+  const legacyFlags = (opts.readonly ? MS.RDONLY : 0) | (opts.nodev ? MS.NODEV : 0);
+  let fd = -1;
+  try {
+    fd = openTree(src, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | AT.NO_AUTOMOUNT | (opts.nofollow ? AT.SYMLINK_NOFOLLOW : 0));
+  } catch (e) {
+    if (!isEnosys(e)) throw e;
   }
-  // Old API: mount(2) follows a symlink source, so nofollow needs open_tree.
+  if (fd >= 0) {
+    try {
+      let applied = attrs === 0;
+      if (!applied) {
+        try {
+          if (noMountSetattr()) throw new SysError("mount_setattr", Errno.ENOSYS, src);
+          mountSetattr(fd, AT.RECURSIVE, { set: attrs }, src);
+          applied = true;
+        } catch (e) {
+          if (!isEnosys(e)) throw e;
+        }
+      }
+      moveMountFd(fd, dst, 0, AT.FDCWD, src);
+      if (!applied) remountTree(dst, legacyFlags, opts.mountinfo);
+    } finally {
+      closeQuiet(fd);
+    }
+    return;
+  }
+  // mount(2) follows a symlink source, so binding a symlink itself needs open_tree.
   if (opts.nofollow) throw new SysError("open_tree (needed to bind a symlink itself)", Errno.ENOSYS, src);
   mount(src, dst, null, MS.BIND | MS.REC);
-  const flags = (opts.readonly ? MS.RDONLY : 0) | (opts.nodev ? MS.NODEV : 0);
-  if (flags) remountTree(dst, flags, opts.mountinfo);
+  if (legacyFlags) remountTree(dst, legacyFlags, opts.mountinfo);
 }
 
 export interface MountInfoEntry {
@@ -95,6 +104,8 @@ export function mountFlagsOf(options: string): number {
 
 /** Adds `flags` to `dst` and every mount below it with per-mount bind remounts (old API). */
 export function remountTree(dst: string, flags: number, mountinfoPath: string): void {
+  // mount(2) follows a symlink target; a bound symlink has no content to protect anyway.
+  if (lstatSync(dst).isSymbolicLink()) return;
   const prefix = dst === "/" ? "/" : dst.replace(/\/+$/, "") + "/";
   const entries = parseMountinfo(readFileSync(mountinfoPath, "latin1"));
   const targets = entries.filter((e) => e.mountPoint === dst || e.mountPoint.startsWith(prefix));

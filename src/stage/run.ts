@@ -5,7 +5,7 @@ import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, formatNamespaces } from "../sys/flags.ts";
-import { CAP, hasEffectiveCap, keepCapabilities } from "../sys/caps.ts";
+import { CAP, hasEffectiveCap, keepCapabilities, lastCap } from "../sys/caps.ts";
 import { assertSingleThreaded, getgid, getuid, sethostname, umask, unshare } from "../sys/process.ts";
 import { mount } from "../sys/mount.ts";
 import { interfaceUp } from "../sys/net.ts";
@@ -30,7 +30,7 @@ export const KEPT_CAPS = [
 export const KEPT_NET_CAPS = [CAP.NET_BIND_SERVICE, CAP.NET_ADMIN];
 
 /** Host-side checks before anything is created: missing required sources fail here, optional ones are dropped. */
-export function earlyPhase(ops: readonly Operation[]): Operation[] {
+export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) => void = () => {}): Operation[] {
   const out: Operation[] = [];
   for (const op of ops) {
     if (op.kind === "bind" && !op.relative) {
@@ -41,7 +41,10 @@ export function earlyPhase(ops: readonly Operation[]): Operation[] {
         exists = false;
       }
       if (!exists) {
-        if (op.optional) continue;
+        if (op.optional) {
+          skipped(op);
+          continue;
+        }
         throw new SetupError(describeOperation(op), `source ${op.src} does not exist; create it or use the -try variant`);
       }
     }
@@ -75,9 +78,10 @@ export interface StageHooks {
 export function runStage(plan: Plan, hooks: StageHooks = {}): never {
   const debug = plan.debug ? (line: string) => rawStderr(`sandbox: ${line}`) : () => {};
   const callerUmask = umask(0);
-  const ops = earlyPhase(optimizeOperations(plan.ops));
+  const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
   assertSingleThreaded("unshare");
+  lastCap(); // cached now: /proc may not exist in the new root
   const uid = getuid();
   const gid = getgid();
   const userns = needsUserNamespace(plan.becomeRoot);
@@ -104,6 +108,8 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
     helper?.cancel();
     throw new SetupError(`unshare(${formatNamespaces(flags)})`, explainNamespaceError(e));
   }
+  // Read while /proc is still reachable: the new root may have none.
+  const suppressChown = plan.suppressChown && (userns || userNamespaceHasSingleId());
   if (userns) {
     try {
       if (helper) helper.finish();
@@ -143,8 +149,13 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
   } catch (e) {
     throw new SetupError("pivot_root into the new root", e);
   }
-  if (userns) keepCapabilities(flags & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
-  const suppressChown = plan.suppressChown && (userns || userNamespaceHasSingleId());
+  if (userns) {
+    try {
+      keepCapabilities(flags & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
+    } catch (e) {
+      throw new SetupError("capabilities", e);
+    }
+  }
   return execCommand(plan, { umask: callerUmask, suppressChown });
 }
 

@@ -1,6 +1,6 @@
 // Processes: namespaces, identity, fork/clone3 made safe for Bun, exec with GC-proof argv,
 // waiting, signals, pidfds, prctl and the single-thread check.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { check, cstr, errno, FFIType as T, lazyBind, libc } from "./libc.ts";
 import { Errno } from "./errno.ts";
@@ -191,8 +191,10 @@ export function execvpe(file: string, argv: readonly string[], env: Record<strin
   if (file === "") return Errno.ENOENT;
   let sawEacces = false;
   for (const dir of (env.PATH ?? DEFAULT_PATH).split(":")) {
-    const e = tryOne(`${dir || "."}/${file}`);
-    if (e === Errno.EACCES) sawEacces = true;
+    const candidate = `${dir || "."}/${file}`;
+    const e = tryOne(candidate);
+    // EACCES counts only for a file that is there; an unreadable PATH directory is "not found".
+    if (e === Errno.EACCES) sawEacces ||= existsSync(candidate);
     else if (e !== Errno.ENOENT && e !== Errno.ENOTDIR && e !== Errno.ESTALE && e !== Errno.ENODEV && e !== Errno.ETIMEDOUT) return e;
   }
   return sawEacces ? Errno.EACCES : Errno.ENOENT;

@@ -1,7 +1,7 @@
 // Running the CLI and single-threaded probes in child processes, as root and as the
 // unprivileged test user, with the fallback switches when the suite runs in that variant.
 import { spawnSync } from "bun";
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, lchownSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { ensureTestUser, type TestUser } from "./user.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -86,13 +86,28 @@ export function sandbox(who: Who, args: string[], opts: RunOptions = {}): RunRes
   return run(who, [BIN, ...args], opts);
 }
 
-/** A temporary directory both identities can use; removed by the returned function. */
-export function tempDir(owner: Who = "root", prefix = "bsb-test-"): { path: string; cleanup: () => void } {
+export interface TempDir {
+  path: string;
+  /** Gives everything created in it so far to the owner (fixtures are written by the test, as root). */
+  own(): void;
+  cleanup(): void;
+}
+
+/** A temporary directory owned by `owner`; removed by cleanup(). */
+export function tempDir(owner: Who = "root", prefix = "bsb-test-"): TempDir {
   const path = mkdtempSync(`/tmp/${prefix}`);
   chmodSync(path, 0o755);
   const o = ids(owner);
-  if (IS_ROOT) chownSync(path, o.uid, o.gid);
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  const own = () => {
+    if (!IS_ROOT) return;
+    const walk = (p: string) => {
+      lchownSync(p, o.uid, o.gid);
+      if (lstatSync(p).isDirectory()) for (const e of readdirSync(p)) walk(`${p}/${e}`);
+    };
+    walk(path);
+  };
+  own();
+  return { path, own, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
 /** The host's mount table, for "nothing left behind" checks. */
