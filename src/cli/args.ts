@@ -70,7 +70,7 @@ export function parseArgs(input: ParseInput): ParseResult {
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     if (arg === "--version") return { kind: "version" };
     if (arg === "--doctor") return { kind: "doctor", json: argv.slice(i + 1).includes("--json") };
-    if (!arg.startsWith("-") || arg === "-") break;
+    if (!arg.startsWith("-")) break;
     const n = ARITY[arg];
     if (n === undefined) throw new UsageError(`unknown option ${arg}; see sandbox --help`);
     if (i + n >= argv.length) {

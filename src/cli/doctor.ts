@@ -1,6 +1,6 @@
 // `sandbox --doctor`: what this machine allows, found by reading the knobs and by trying each
 // thing in a forked child (so this process stays untouched).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir, readText, writeExisting } from "../sys/fs.ts";
 import { hostArch } from "../sys/numbers.ts";
 import { CLONE, MS, AT, OPEN_TREE } from "../sys/flags.ts";
 import { exit, fork, getgid, getuid, threadCount, unshare, waitpid, wexitstatus, wifexited } from "../sys/process.ts";
@@ -15,10 +15,11 @@ import { SysError } from "../sys/error.ts";
 import { errnoName } from "../sys/errno.ts";
 import { kernelRelease, usernsRestrictions } from "../stage/explain.ts";
 import { overlayOptions } from "../plan/ops/overlay.ts";
+import { writeOut } from "./output.ts";
 
 function readKnob(path: string): string | null {
   try {
-    return existsSync(path) ? readFileSync(path, "latin1").trim() : null;
+    return readText(path).trim();
   } catch {
     return null;
   }
@@ -45,9 +46,9 @@ function tryInChild(fn: () => void): string | null {
 function enterUserns(): void {
   const uid = getuid(), gid = getgid();
   unshare(CLONE.NEWUSER | CLONE.NEWNS);
-  writeFileSync("/proc/self/setgroups", "deny");
-  writeFileSync("/proc/self/uid_map", `0 ${uid} 1`);
-  writeFileSync("/proc/self/gid_map", `0 ${gid} 1`);
+  writeExisting("/proc/self/setgroups", "deny");
+  writeExisting("/proc/self/uid_map", `0 ${uid} 1`);
+  writeExisting("/proc/self/gid_map", `0 ${gid} 1`);
 }
 
 export interface DoctorReport {
@@ -86,7 +87,7 @@ export function doctorReport(): DoctorReport {
   const overlayError = tryInChild(() => {
     enterUserns();
     mount("tmpfs", "/tmp", "tmpfs", 0, "mode=0755");
-    for (const d of ["l1", "l2", "u", "w", "m"]) mkdirSync(`/tmp/${d}`);
+    for (const d of ["l1", "l2", "u", "w", "m"]) mkdir(`/tmp/${d}`);
     mount("overlay", "/tmp/m", "overlay", MS.NOSUID, overlayOptions(["/tmp/l1", "/tmp/l2"], "/tmp/u", "/tmp/w"));
   });
   const calls: DoctorReport["calls"] = {};
@@ -159,6 +160,6 @@ export function formatDoctor(r: DoctorReport): string {
 
 export function runDoctor(json: boolean): number {
   const r = doctorReport();
-  process.stdout.write((json ? JSON.stringify(r, null, 2) : formatDoctor(r)) + "\n");
+  writeOut(1, (json ? JSON.stringify(r, null, 2) : formatDoctor(r)) + "\n");
   return r.canSandbox ? 0 : 1;
 }

@@ -22,8 +22,10 @@ export function hasSingleThreadEnv(env: Env): boolean {
 
 /** Environment for the re-exec: the five variables, with the caller's values saved. */
 export function reexecEnv(env: Env): Record<string, string> {
+  // After a shebang start the five values are ours, not the caller's.
+  const fromShebang = env[SHEBANG_MARKER] === "1";
   const saved: Record<string, string | null> = {};
-  for (const k of Object.keys(SINGLE_THREAD_ENV)) saved[k] = env[k] ?? null;
+  for (const k of Object.keys(SINGLE_THREAD_ENV)) saved[k] = fromShebang ? null : (env[k] ?? null);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   delete out[SHEBANG_MARKER];

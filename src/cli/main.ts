@@ -1,9 +1,9 @@
 // `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
 // process stays single-threaded (no ESM import of local files, sync APIs only).
-import { readlinkSync } from "node:fs";
+import { readlinkOrNull } from "../sys/fs.ts";
 import { inheritedFds } from "../sys/fdscan.ts";
 import { setCloexec } from "../sys/fd.ts";
-import { execvpe, threadCount } from "../sys/process.ts";
+import { execvpe, exit, threadCount } from "../sys/process.ts";
 import { libc } from "../sys/libc.ts";
 import { errnoMessage } from "../sys/errno.ts";
 import { validatePlan } from "../plan/validate.ts";
@@ -13,10 +13,12 @@ import { HELP, parseArgs, UsageError } from "./args.ts";
 import { callerEnv, hasSingleThreadEnv, reexecEnv, SAVED_ENV } from "./env.ts";
 import { runDoctor } from "./doctor.ts";
 import { VERSION } from "./version.ts";
+import { writeOut } from "./output.ts";
+import { trace } from "../sys/trace.ts";
 
 function fail(message: string, code: number): never {
-  process.stderr.write(`sandbox: ${message}\n`);
-  process.exit(code);
+  writeOut(2, `sandbox: ${message}\n`);
+  exit(code);
 }
 
 /** Starts this program again with the single-thread variables; inherited fds stay open. */
@@ -29,22 +31,21 @@ function reexec(fds: readonly number[]): never {
 
 function stderrTerminal(): string | null {
   if (libc.isatty(2) !== 1) return null;
-  try {
-    const t = readlinkSync("/proc/self/fd/2");
-    return t.startsWith("/") ? t : null;
-  } catch {
-    return null;
-  }
+  const t = readlinkOrNull("/proc/self/fd/2");
+  return t?.startsWith("/") ? t : null;
 }
 
 export function main(argv: readonly string[]): never {
+  trace("main");
   const fds = inheritedFds();
+  trace("inherited fds");
   if (!hasSingleThreadEnv(process.env) || threadCount() !== 1) {
     if (process.env[SAVED_ENV] !== undefined) {
       fail(`still ${threadCount()} threads after re-executing with the single-thread variables; this Bun (${Bun.version}) starts threads we cannot turn off`, 1);
     }
     reexec(fds);
   }
+  trace("thread check");
   let parsed;
   try {
     parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds });
@@ -54,17 +55,18 @@ export function main(argv: readonly string[]): never {
   }
   switch (parsed.kind) {
     case "help":
-      process.stdout.write(HELP + "\n");
-      process.exit(0);
+      writeOut(1, HELP + "\n");
+      exit(0);
     // falls through (process.exit does not return)
     case "version":
-      process.stdout.write(VERSION + "\n");
-      process.exit(0);
+      writeOut(1, VERSION + "\n");
+      exit(0);
     // falls through
     case "doctor":
-      process.exit(runDoctor(parsed.json));
+      exit(runDoctor(parsed.json));
     // falls through
     case "run":
+      trace("parsed");
       try {
         validatePlan(parsed.plan);
       } catch (e) {

@@ -25,10 +25,22 @@ function coveredBy(m: BindOp, n: BindOp): boolean {
   );
 }
 
+/** Python's str order (by code point; JS `<` compares UTF-16 units, which differs above U+FFFF). */
+function compareStrings(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x < y ? -1 : 1;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+  return [...a].length - [...b].length;
+}
+
 function compareComponents(a: string[], b: string[]): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+    if (a[i] !== b[i]) return compareStrings(a[i]!, b[i]!);
   }
   return a.length - b.length;
 }

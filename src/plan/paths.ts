@@ -24,7 +24,7 @@ export function absolutize(p: string, cwd: string): string {
 export function joinPath(base: string, ...paths: string[]): string {
   let out = base.replace(/\/+$/, "");
   for (const p of paths) {
-    const rel = p.replace(/^\/+/, "");
+    const rel = p.replace(/^\/+|\/+$/g, "");
     if (rel !== "") out = `${out}/${rel}`;
   }
   return out === "" ? "/" : out;

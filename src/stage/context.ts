@@ -1,5 +1,5 @@
 // What operations need while the new root is being built.
-import { lstatSync, statSync, type Stats } from "node:fs";
+import { lstat, stat, type FileStat } from "../sys/fs.ts";
 import { joinPath, parentOf, baseName } from "../plan/paths.ts";
 import { resolveInRoot } from "./resolve.ts";
 
@@ -37,18 +37,5 @@ export function inRoot(ctx: StageContext, root: string, path: string, nofollow =
   return joinPath(root, resolveInRoot(root, path, ctx.procFd));
 }
 
-export function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null;
-  }
-}
-
-export function statOrNull(p: string): Stats | null {
-  try {
-    return statSync(p);
-  } catch {
-    return null;
-  }
-}
+export const lstatOrNull = (p: string): FileStat | null => lstat(p);
+export const statOrNull = (p: string): FileStat | null => stat(p);

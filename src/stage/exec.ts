@@ -8,6 +8,7 @@ import { suppressSyscalls } from "../sys/seccomp.ts";
 import { libc } from "../sys/libc.ts";
 import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SetupError } from "./errors.ts";
+import { flushTrace, trace } from "../sys/trace.ts";
 
 const SIGSTOP = 19;
 
@@ -53,6 +54,8 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
     keepOnlyFds(plan.fds);
   }
   umask(opts.umask);
+  trace("exec");
+  flushTrace();
   if (plan.suspend) kill(getpid(), SIGSTOP);
   const err = execvpe(plan.argv[0]!, plan.argv, env);
   rawStderr(`sandbox: ${plan.argv[0]}: ${errnoMessage(err)}`);

@@ -1,11 +1,11 @@
 // Turning EPERM/ENOSYS from namespace creation into an explanation with a fix.
-import { existsSync, readFileSync } from "node:fs";
+import { readText } from "../sys/fs.ts";
 import { SysError } from "../sys/error.ts";
 import { Errno } from "../sys/errno.ts";
 
 function sysctl(path: string): string | null {
   try {
-    return existsSync(path) ? readFileSync(path, "latin1").trim() : null;
+    return readText(path).trim();
   } catch {
     return null;
   }

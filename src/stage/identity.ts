@@ -1,7 +1,7 @@
 // Who the command runs as: as real root no user namespace is made; otherwise a user namespace
 // maps the caller to itself (or to root), or, with --map-subids, maps root to the caller and
 // 1..N to the caller's subordinate ranges through the setuid newuidmap/newgidmap helpers.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { exists, readText, writeExisting } from "../sys/fs.ts";
 import { CAP, hasEffectiveCap } from "../sys/caps.ts";
 import { getgid, getpid, getuid, fork, waitpid, exitCodeOf, execvpe, exit } from "../sys/process.ts";
 import { pipe2, read, write, closeQuiet } from "../sys/fd.ts";
@@ -15,9 +15,9 @@ export function needsUserNamespace(becomeRoot: boolean): boolean {
 export function mapSelf(becomeRoot: boolean, uid: number, gid: number): void {
   const innerUid = becomeRoot ? 0 : uid;
   const innerGid = becomeRoot ? 0 : gid;
-  writeFileSync("/proc/self/setgroups", "deny");
-  writeFileSync("/proc/self/uid_map", `${innerUid} ${uid} 1`);
-  writeFileSync("/proc/self/gid_map", `${innerGid} ${gid} 1`);
+  writeExisting("/proc/self/setgroups", "deny");
+  writeExisting("/proc/self/uid_map", `${innerUid} ${uid} 1`);
+  writeExisting("/proc/self/gid_map", `${innerGid} ${gid} 1`);
 }
 
 export interface SubidRange {
@@ -30,9 +30,8 @@ export function findSubidRange(text: string, name: string | null, id: number): S
   for (const line of text.split("\n")) {
     const [who, start, count] = line.trim().split(":");
     if (who === undefined || start === undefined || count === undefined) continue;
-    if (who === name || who === String(id)) {
-      const s = Number(start), c = Number(count);
-      if (Number.isInteger(s) && Number.isInteger(c) && c > 0) return { start: s, count: c };
+    if ((who === name || who === String(id)) && /^\d+$/.test(start) && /^\d+$/.test(count) && Number(count) > 0) {
+      return { start: Number(start), count: Number(count) };
     }
   }
   return null;
@@ -40,7 +39,7 @@ export function findSubidRange(text: string, name: string | null, id: number): S
 
 export function userName(uid: number): string | null {
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+    for (const line of readText("/etc/passwd").split("\n")) {
       const f = line.split(":");
       if (f[2] === String(uid)) return f[0] ?? null;
     }
@@ -52,7 +51,7 @@ export function userName(uid: number): string | null {
 
 function findHelper(name: string): string | null {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin", ...(process.env.PATH ?? "").split(":")]) {
-    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+    if (dir && exists(`${dir}/${name}`)) return `${dir}/${name}`;
   }
   return null;
 }
@@ -72,7 +71,7 @@ export function planSubidMapping(uid: number, gid: number): SubidMapping {
     throw new Error("--map-subids needs the setuid helpers newuidmap and newgidmap; install them (Debian/Ubuntu: apt-get install uidmap)");
   }
   const name = userName(uid);
-  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+  const read = (f: string) => (exists(f) ? readText(f) : "");
   const u = findSubidRange(read("/etc/subuid"), name, uid);
   const g = findSubidRange(read("/etc/subgid"), name, uid);
   const who = name ?? String(uid);

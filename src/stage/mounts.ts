@@ -1,6 +1,6 @@
 // Mount building blocks the operations share: recursive binds that are read-only on every
 // submount, and read-only remounts of a tree.
-import { lstatSync, readFileSync } from "node:fs";
+import { lstat, readText } from "../sys/fs.ts";
 import { mount, mountSetattr, moveMountFd, openTree } from "../sys/mount.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { AT, MOUNT_ATTR, MS, OPEN_TREE } from "../sys/flags.ts";
@@ -105,9 +105,9 @@ export function mountFlagsOf(options: string): number {
 /** Adds `flags` to `dst` and every mount below it with per-mount bind remounts (old API). */
 export function remountTree(dst: string, flags: number, mountinfoPath: string): void {
   // mount(2) follows a symlink target; a bound symlink has no content to protect anyway.
-  if (lstatSync(dst).isSymbolicLink()) return;
+  if (lstat(dst)?.isSymbolicLink()) return;
   const prefix = dst === "/" ? "/" : dst.replace(/\/+$/, "") + "/";
-  const entries = parseMountinfo(readFileSync(mountinfoPath, "latin1"));
+  const entries = parseMountinfo(readText(mountinfoPath));
   const targets = entries.filter((e) => e.mountPoint === dst || e.mountPoint.startsWith(prefix));
   // Only the topmost mount at each mount point is reachable by path.
   const seen = new Map<string, MountInfoEntry>();

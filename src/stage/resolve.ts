@@ -1,7 +1,7 @@
 // Resolving paths inside a root directory without ever leaving it: absolute symlink targets
 // and ".." are clamped to the root, like openat2(RESOLVE_IN_ROOT). Missing trailing components
 // are kept as written so callers can create them.
-import { lstatSync, mkdirSync, readlinkSync } from "node:fs";
+import { lstat, mkdirIfMissing, readlink, readlinkOrNull } from "../sys/fs.ts";
 import { tryOpenat2, closeQuiet } from "../sys/fd.ts";
 import { O, RESOLVE } from "../sys/flags.ts";
 import { Errno } from "../sys/errno.ts";
@@ -15,32 +15,32 @@ export function walkInRoot(root: string, path: string): string {
   const cur: string[] = [];
   let todo = path.split("/").filter((c) => c !== "" && c !== ".");
   let links = 0;
-  let missing = false;
+  // cur[0..checked) exists and holds no symlink; anything after it is missing (kept as written).
+  let checked = 0;
   while (todo.length > 0) {
     const c = todo.shift()!;
     if (c === "..") {
       cur.pop();
+      checked = Math.min(checked, cur.length);
       continue;
     }
-    if (missing) {
+    if (checked < cur.length) {
       cur.push(c);
       continue;
     }
     const host = joinPath(root, ...cur, c);
-    let isLink: boolean;
-    try {
-      isLink = lstatSync(host).isSymbolicLink();
-    } catch {
-      missing = true;
+    const st = lstat(host);
+    if (!st) {
       cur.push(c);
       continue;
     }
-    if (!isLink) {
+    if (!st.isSymbolicLink()) {
       cur.push(c);
+      checked = cur.length;
       continue;
     }
     if (++links > MAX_SYMLINKS) throw new SysError("resolve", Errno.ELOOP, path);
-    const target = readlinkSync(host);
+    const target = readlink(host);
     if (target.startsWith("/")) cur.length = 0;
     todo = [...target.split("/").filter((x) => x !== "" && x !== "."), ...todo];
   }
@@ -64,7 +64,7 @@ export function resolveInRoot(root: string, path: string, procFd: string): strin
         if (fd >= 0) {
           try {
             openat2Works = true;
-            const real = readlinkSync(`${procFd}/${fd}`);
+            const real = readlinkOrNull(`${procFd}/${fd}`) ?? "";
             const prefix = root === "/" ? "" : root.replace(/\/+$/, "");
             if (real === prefix) return "/";
             if (real.startsWith(prefix + "/")) return real.slice(prefix.length);
@@ -84,18 +84,6 @@ export function resolveInRoot(root: string, path: string, procFd: string): strin
 export function makeDirs(root: string, resolved: string, mode = 0o755): void {
   const parts = splitPath(resolved);
   for (let i = 1; i <= parts.length; i++) {
-    const p = joinPath(root, ...parts.slice(0, i));
-    try {
-      mkdirSync(p, { mode });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw asSysError(e, "mkdir", p);
-    }
+    mkdirIfMissing(joinPath(root, ...parts.slice(0, i)), mode);
   }
-}
-
-/** Node's fs errors as SysError, so every failure prints the same way. */
-export function asSysError(e: unknown, syscall: string, path: string): Error {
-  const err = e as NodeJS.ErrnoException;
-  if (typeof err?.errno === "number") return new SysError(syscall, Math.abs(err.errno), path);
-  return e as Error;
 }

@@ -1,6 +1,6 @@
 // Runs a plan in this (single-threaded) process: namespaces, identity, the new root, then
 // exec of the command in place. Returns only by throwing a SetupError.
-import { existsSync, lstatSync, readFileSync } from "node:fs";
+import { exists, lstat, readText } from "../sys/fs.ts";
 import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
@@ -16,6 +16,7 @@ import { applyOperation } from "./ops/index.ts";
 import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
+import { trace } from "../sys/trace.ts";
 
 /**
  * Capabilities kept (and raised to ambient so child processes keep them) inside a user
@@ -34,13 +35,8 @@ export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) =
   const out: Operation[] = [];
   for (const op of ops) {
     if (op.kind === "bind" && !op.relative) {
-      let exists: boolean;
-      try {
-        exists = op.nofollow ? (lstatSync(op.src), true) : existsSync(op.src);
-      } catch {
-        exists = false;
-      }
-      if (!exists) {
+      const present = op.nofollow ? lstat(op.src) !== null : exists(op.src);
+      if (!present) {
         if (op.optional) {
           skipped(op);
           continue;
@@ -53,7 +49,7 @@ export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) =
       if (op.upper !== null && op.upper !== "tmpfs") dirs.push([op.upper, "upper directory"]);
       if (op.work !== null) dirs.push([op.work, "work directory"]);
       for (const [d, what] of dirs) {
-        if (!existsSync(d)) throw new SetupError(describeOperation(op), `${what} ${d} does not exist; create it first`);
+        if (!exists(d)) throw new SetupError(describeOperation(op), `${what} ${d} does not exist; create it first`);
       }
     }
     out.push(op);
@@ -63,7 +59,7 @@ export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) =
 
 function userNamespaceHasSingleId(): boolean {
   try {
-    const lines = readFileSync("/proc/self/uid_map", "latin1").trim().split("\n");
+    const lines = readText("/proc/self/uid_map").trim().split("\n");
     return lines.length === 1 && lines[0]!.trim().split(/\s+/)[2] === "1";
   } catch {
     return false;
@@ -80,6 +76,7 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
   const callerUmask = umask(0);
   const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
+  trace("early phase");
   assertSingleThreaded("unshare");
   lastCap(); // cached now: /proc may not exist in the new root
   const uid = getuid();
@@ -118,6 +115,7 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
       throw new SetupError("write uid/gid maps", explainNamespaceError(e));
     }
   }
+  trace("namespaces");
   if (flags & CLONE.NEWNET) interfaceUp("lo");
   if (plan.hostname !== null) sethostname(plan.hostname);
   // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
@@ -125,11 +123,13 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
   hooks.afterUnshare?.(flags);
 
   let ws;
+  trace("before workspace");
   try {
     ws = enterWorkspace();
   } catch (e) {
     throw new SetupError("workspace", e);
   }
+  trace("workspace");
   const ctx: StageContext = {
     oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
     procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
@@ -144,6 +144,7 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
     }
     debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
   }
+  trace("operations");
   try {
     leaveWorkspace(ws);
   } catch (e) {
@@ -156,6 +157,7 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
       throw new SetupError("capabilities", e);
     }
   }
+  trace("pivot and capabilities");
   return execCommand(plan, { umask: callerUmask, suppressChown });
 }
 

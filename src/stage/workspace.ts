@@ -1,7 +1,7 @@
 // The pivot_root dance: a private tmpfs workspace becomes the root with the host's root under
 // /oldroot as the source of binds; the new root is built in /newroot, then becomes the root
 // itself and the workspace (with the old root) is detached, so neither is visible inside.
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { exists, mkdir, stat } from "../sys/fs.ts";
 import { mount, pivotRoot, umount2 } from "../sys/mount.ts";
 import { chdir, chroot } from "../sys/process.ts";
 import { MS, UMOUNT } from "../sys/flags.ts";
@@ -17,11 +17,7 @@ export interface Workspace {
 
 function pickMountPoint(): string {
   for (const c of CANDIDATES) {
-    try {
-      if (statSync(c).isDirectory()) return c;
-    } catch {
-      // try the next one
-    }
+    if (stat(c)?.isDirectory()) return c;
   }
   throw new Error(`no directory to hold the setup workspace (tried ${CANDIDATES.join(", ")}); create /tmp`);
 }
@@ -30,9 +26,9 @@ export function enterWorkspace(): Workspace {
   const at = pickMountPoint();
   mount("tmpfs", at, "tmpfs", MS.NOSUID | MS.NODEV, "mode=0755");
   chdir(at);
-  mkdirSync("newroot", { mode: 0o755 });
-  mkdirSync("oldroot", { mode: 0o755 });
-  mkdirSync("scratch", { mode: 0o700 });
+  mkdir("newroot", 0o755);
+  mkdir("oldroot", 0o755);
+  mkdir("scratch", 0o700);
   mount("newroot", "newroot", null, MS.BIND | MS.REC);
   let pivoted = false;
   if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT !== "1") {
@@ -68,5 +64,5 @@ export function leaveWorkspace(ws: Workspace): void {
 }
 
 export function procAvailable(ws: Workspace): boolean {
-  return existsSync(`${ws.oldroot}/proc/self/fd`);
+  return exists(`${ws.oldroot}/proc/self/fd`);
 }

@@ -1,7 +1,7 @@
 // Capabilities: capget/capset, the ambient set and the bounding set.
-import { readFileSync } from "node:fs";
 import { check, libc } from "./libc.ts";
 import { prctl, PR, PR_CAP_AMBIENT } from "./process.ts";
+import { readText } from "./fs.ts";
 
 export const CAP = {
   CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6,
@@ -49,7 +49,7 @@ export function capset(sets: CapSets): void {
 let lastCapCache: number | undefined;
 /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
 export function lastCap(): number {
-  return (lastCapCache ??= Number(readFileSync("/proc/sys/kernel/cap_last_cap", "latin1").trim()));
+  return (lastCapCache ??= Number(readText("/proc/sys/kernel/cap_last_cap").trim()));
 }
 
 export function hasEffectiveCap(cap: number): boolean {

@@ -39,6 +39,18 @@ const messages: Record<number, string> = {
   75: "Value too large for defined data type", 87: "Too many users", 88: "Socket operation on non-socket",
   95: "Operation not supported", 110: "Connection timed out", 111: "Connection refused",
   122: "Disk quota exceeded", 126: "Required key not available",
+  6: "No such device or address", 15: "Block device required", 27: "File too large", 29: "Illegal seek",
+  31: "Too many links", 33: "Numerical argument out of domain", 34: "Numerical result out of range",
+  35: "Resource deadlock avoided", 37: "No locks available", 42: "No message of desired type",
+  43: "Identifier removed", 67: "Link has been severed", 71: "Protocol error", 77: "File descriptor in bad state",
+  90: "Message too long", 91: "Protocol wrong type for socket", 92: "Protocol not available",
+  93: "Protocol not supported", 97: "Address family not supported by protocol", 98: "Address already in use",
+  99: "Cannot assign requested address", 100: "Network is down", 101: "Network is unreachable",
+  103: "Software caused connection abort", 104: "Connection reset by peer", 105: "No buffer space available",
+  106: "Transport endpoint is already connected", 107: "Transport endpoint is not connected",
+  113: "No route to host", 114: "Operation already in progress", 115: "Operation now in progress",
+  116: "Stale file handle", 125: "Operation canceled", 127: "Key has expired", 128: "Key has been revoked",
+  129: "Key was rejected by service", 130: "Owner died", 132: "Operation not possible due to RF-kill",
 };
 
 /** Human-readable text for an errno (the C library's English wording). */

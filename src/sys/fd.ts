@@ -1,5 +1,4 @@
 // File descriptors: open/openat2, pipes, dup, fcntl, close_range, eventfd, inode flags.
-import { read as readCallback } from "node:fs";
 import { check, cstr, errno, FFIType as T, lazyBind, libc } from "./libc.ts";
 import { Errno } from "./errno.ts";
 import { SysError } from "./error.ts";
@@ -39,7 +38,7 @@ export function read(fd: number, buf: Uint8Array): number {
   }
 }
 
-export function pipe2(flags = O.CLOEXEC): [number, number] {
+export function pipe2(flags: number = O.CLOEXEC): [number, number] {
   const fds = new Int32Array(2);
   check(libc.pipe2(fds, flags), "pipe2");
   return [fds[0]!, fds[1]!];
@@ -125,7 +124,7 @@ export function setInodeFlags(fd: number, flags: number, label = `fd ${fd}`): vo
 
 export const EFD = { SEMAPHORE: 1, CLOEXEC: O.CLOEXEC, NONBLOCK: O.NONBLOCK } as const;
 
-export function eventfd(initval = 0, flags = EFD.CLOEXEC): number {
+export function eventfd(initval = 0, flags: number = EFD.CLOEXEC): number {
   return check(libc.eventfd(initval, flags), "eventfd");
 }
 
@@ -148,6 +147,8 @@ export function eventfdRead(fd: number): bigint {
 export function eventfdReadAsync(fd: number): Promise<bigint> {
   return new Promise((resolve, reject) => {
     const b = Buffer.alloc(8);
+    // Required here, not at the top: node:fs is slow to load and the stage never needs it.
+    const { read: readCallback } = require("node:fs") as typeof import("node:fs");
     readCallback(fd, b, 0, 8, null, (err, n) => {
       if (err) reject(err);
       else if (n !== 8) reject(new SysError("eventfd_read", Errno.EIO, `fd ${fd}`));

@@ -1,5 +1,5 @@
 // Which fds are open, and which of them Bun opened for itself at startup.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdir, readlinkOrNull, readText } from "./fs.ts";
 
 export interface OpenFd {
   fd: number;
@@ -9,13 +9,10 @@ export interface OpenFd {
 /** Open fds of this process with their /proc/self/fd targets (the listing's own fd excluded). */
 export function listOpenFds(): OpenFd[] {
   const out: OpenFd[] = [];
-  for (const name of readdirSync("/proc/self/fd")) {
-    const fd = Number(name);
-    try {
-      out.push({ fd, target: readlinkSync(`/proc/self/fd/${name}`) });
-    } catch {
-      // the directory fd used by readdirSync itself, already closed
-    }
+  for (const name of readdir("/proc/self/fd")) {
+    // null for the directory fd used by readdir itself, already closed
+    const target = readlinkOrNull(`/proc/self/fd/${name}`);
+    if (target !== null) out.push({ fd: Number(name), target });
   }
   return out.sort((a, b) => a.fd - b.fd);
 }
@@ -30,7 +27,7 @@ export function bunInternalFds(fds: readonly OpenFd[]): Set<number> {
     if (target !== "anon_inode:[eventpoll]") continue;
     let info: string;
     try {
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
+      info = readText(`/proc/self/fdinfo/${fd}`);
     } catch {
       continue;
     }

@@ -217,8 +217,9 @@ function parseBits(text: string, table: readonly (readonly [string, number])[], 
     const word = raw.trim();
     if (word === "") continue;
     const hit = table.find(([n]) => n === word);
-    if (!hit) throw new FlagParseError(`unknown ${what} "${word}" (known: ${table.map(([n]) => n).join(", ")})`);
-    bits |= hit[1];
+    if (hit) bits |= hit[1];
+    else if (/^(0|0x[0-9a-f]+)$/i.test(word)) bits |= Number(word); // what formatBits prints for unnamed bits
+    else throw new FlagParseError(`unknown ${what} "${word}" (known: ${table.map(([n]) => n).join(", ")})`);
   }
   return bits;
 }

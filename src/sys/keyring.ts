@@ -27,7 +27,7 @@ export function libkeyutils(): Keyutils | null {
 }
 
 // The kernel call; libc has no wrapper, so this is always syscall(NR_keyctl, ...).
-const sysKeyctl = lazyBind("keyctl", [T.i32, T.i64, T.i64, T.i64, T.i64], null);
+const sysKeyctl = lazyBind("keyctl", [T.i32, T.i64, T.i64, T.i64, T.i64], { symbol: null, long: true });
 
 /** Joins a new anonymous session keyring; returns its serial and which path did it. */
 export function joinNewSessionKeyring(): { serial: number; via: "libkeyutils" | "syscall" } {

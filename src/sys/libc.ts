@@ -95,24 +95,36 @@ function symbolAddress(name: string): Pointer | null {
   return libc.dlsym(null, name) as Pointer | null;
 }
 
+export interface BindOptions {
+  /** Library symbol to use instead of the syscall; null: always the raw syscall. Default: the syscall's name. */
+  symbol?: string | null;
+  /** The wrapper returns ssize_t/long rather than int. */
+  long?: boolean;
+  /** Symbol lookup (default: dlsym in the global namespace). */
+  lookup?: (s: string) => Pointer | null;
+}
+
 /**
- * Binds `name` once: to the library symbol `symbol` when present (and not forced off with
+ * Binds `name` once: to the library symbol when present (and not forced off with
  * BUN_SANDBOX_FORCE_SYSCALL=1), else to `syscall(NR_name, ...)`. Pointer arguments stay typed
- * arrays on both paths so the buffers are alive for the whole call.
+ * arrays on both paths so the buffers are alive for the whole call. The return type matters:
+ * an int wrapper's -1 read as 64 bits would be 4294967295.
  */
-export function lateBind(name: SyscallName, args: ArgType[], symbol: string | null = name, lookup: (s: string) => Pointer | null = symbolAddress): BoundCall {
+export function lateBind(name: SyscallName, args: ArgType[], opts: BindOptions = {}): BoundCall {
+  const symbol = opts.symbol === undefined ? name : opts.symbol;
+  const lookup = opts.lookup ?? symbolAddress;
   let fn: ((...args: Arg[]) => number) | undefined;
   let via: BoundCall["via"] = "missing";
   const wrapper = forceSyscall || symbol === null ? null : lookup(symbol);
   if (wrapper) {
-    const c = CFunction({ ptr: wrapper, args, returns: T.i64_fast }) as unknown as (...a: Arg[]) => number;
+    const c = CFunction({ ptr: wrapper, args, returns: opts.long ? T.i64_fast : T.i32 }) as unknown as (...a: Arg[]) => number;
     fn = c;
     via = "libc";
   } else {
     const nr = arch === null ? undefined : syscallNumber(name, arch);
     const sc = symbolAddress("syscall");
     if (nr !== undefined && sc) {
-      // syscall() reads every argument as a long, so widen integers to 64 bits.
+      // syscall() returns long and reads every argument as a long, so widen integers to 64 bits.
       const raw = CFunction({ ptr: sc, args: [T.i64, ...args.map((a) => (a === T.ptr ? T.ptr : T.i64))], returns: T.i64_fast }) as unknown as (...a: Arg[]) => number;
       fn = (...a: Arg[]) => raw(nr, ...a);
       via = "syscall";
@@ -132,9 +144,9 @@ export function hasLibcSymbol(symbol: string): boolean {
 }
 
 /** Lazily created binding: the CFunction is compiled on first use only. */
-export function lazyBind(name: SyscallName, args: ArgType[], symbol: string | null = name, lookup?: (s: string) => Pointer | null): BoundCall {
+export function lazyBind(name: SyscallName, args: ArgType[], opts: BindOptions = {}): BoundCall {
   let bound: BoundCall | undefined;
-  const get = () => (bound ??= lateBind(name, args, symbol, lookup));
+  const get = () => (bound ??= lateBind(name, args, opts));
   const call = ((...a: Arg[]) => get()(...a)) as BoundCall;
   Object.defineProperty(call, "via", { get: () => get().via });
   return call;

@@ -11,6 +11,7 @@ export const SYSCALLS = {
     sync_file_range: 277, syncfs: 306, setns: 308, seccomp: 317, keyctl: 250, close_range: 436,
     pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432,
     fspick: 433, pidfd_open: 434, clone3: 435, openat2: 437, mount_setattr: 442,
+    statx: 332, getdents64: 217, readlinkat: 267, mkdirat: 258, symlinkat: 266, unlinkat: 263, fchmodat: 268,
   },
   aarch64: {
     read: 63, write: 64, close: 57, msync: 227, getpid: 172, kill: 129, fsync: 82, fdatasync: 83,
@@ -19,6 +20,7 @@ export const SYSCALLS = {
     setns: 268, seccomp: 277, keyctl: 219, close_range: 436, pidfd_send_signal: 424, open_tree: 428,
     move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, pidfd_open: 434,
     clone3: 435, openat2: 437, mount_setattr: 442,
+    statx: 291, getdents64: 61, readlinkat: 78, mkdirat: 34, symlinkat: 36, unlinkat: 35, fchmodat: 53,
   },
 } as const satisfies Record<Arch, Record<string, number>>;
 
@@ -34,7 +36,8 @@ export function hostArch(): Arch | null {
 
 /** Number of `name` on `arch`, or undefined when that architecture has no such call. */
 export function syscallNumber(name: SyscallName, arch: Arch): number | undefined {
-  return (SYSCALLS[arch] as Record<string, number>)[name];
+  const table = SYSCALLS[arch] as Record<string, number>;
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
 // AUDIT_ARCH_* values seccomp reports in seccomp_data.arch.

@@ -1,10 +1,10 @@
 // Processes: namespaces, identity, fork/clone3 made safe for Bun, exec with GC-proof argv,
 // waiting, signals, pidfds, prctl and the single-thread check.
-import { existsSync, readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { check, cstr, errno, FFIType as T, lazyBind, libc } from "./libc.ts";
 import { Errno } from "./errno.ts";
 import { SysError } from "./error.ts";
+import { exists, readText } from "./fs.ts";
 
 // ---- namespaces and identity ---------------------------------------------------------------
 
@@ -52,7 +52,7 @@ export function umask(mask: number): number {
 
 /** Number of threads of this process, from /proc/self/status. */
 export function threadCount(): number {
-  const status = readFileSync("/proc/self/status", "latin1");
+  const status = readText("/proc/self/status");
   const m = /\nThreads:\s*(\d+)/.exec(status);
   return m ? Number(m[1]) : -1;
 }
@@ -76,7 +76,7 @@ let forkPrepared = false;
  */
 export function prepareFork(): number {
   if (forkPrepared) return 0;
-  const smaps = readFileSync("/proc/self/smaps", "latin1");
+  const smaps = readText("/proc/self/smaps");
   let fixed = 0;
   let at = 0;
   while ((at = smaps.indexOf(" dc", at)) !== -1) {
@@ -105,7 +105,7 @@ export function fork(): number {
 }
 
 // glibc's clone3 is internal (it needs a child function and stack), so always the raw syscall.
-const sysClone3 = lazyBind("clone3", [T.ptr, T.u64], null);
+const sysClone3 = lazyBind("clone3", [T.ptr, T.u64], { symbol: null });
 
 export interface Clone3Result {
   pid: number;
@@ -194,7 +194,7 @@ export function execvpe(file: string, argv: readonly string[], env: Record<strin
     const candidate = `${dir || "."}/${file}`;
     const e = tryOne(candidate);
     // EACCES counts only for a file that is there; an unreadable PATH directory is "not found".
-    if (e === Errno.EACCES) sawEacces ||= existsSync(candidate);
+    if (e === Errno.EACCES) sawEacces ||= exists(candidate);
     else if (e !== Errno.ENOENT && e !== Errno.ENOTDIR && e !== Errno.ESTALE && e !== Errno.ENODEV && e !== Errno.ETIMEDOUT) return e;
   }
   return sawEacces ? Errno.EACCES : Errno.ENOENT;

@@ -5,7 +5,7 @@ import { dlopen, FFIType as T, ptr as ptrOf, type Pointer } from "bun:ffi";
 import { check, lazyBind } from "./libc.ts";
 import { SysError } from "./error.ts";
 import { Errno } from "./errno.ts";
-import { AUDIT_ARCH, hostArch, SYSCALLS, type Arch } from "./numbers.ts";
+import { AUDIT_ARCH, hostArch, syscallNumber, type Arch, type SyscallName } from "./numbers.ts";
 import { CAP, hasEffectiveCap } from "./caps.ts";
 import { setNoNewPrivs } from "./process.ts";
 
@@ -33,8 +33,7 @@ export interface BpfInsn {
 
 /** Syscall numbers of `names` on `arch`; names the architecture lacks are left out. */
 export function resolveSyscalls(names: readonly string[], arch: Arch): number[] {
-  const table = SYSCALLS[arch] as Record<string, number>;
-  return [...new Set(names.map((n) => table[n]).filter((n): n is number => n !== undefined))];
+  return [...new Set(names.map((n) => syscallNumber(n as SyscallName, arch)).filter((n): n is number => n !== undefined))];
 }
 
 /**
@@ -79,7 +78,7 @@ export function encodeFilter(prog: readonly BpfInsn[]): Uint8Array {
 /** Referencing a buffer after the call keeps the GC from freeing memory the kernel still reads. */
 function keepAlive(_buf: Uint8Array): void {}
 
-const sysSeccomp = lazyBind("seccomp", [T.u32, T.u32, T.ptr], null);
+const sysSeccomp = lazyBind("seccomp", [T.u32, T.u32, T.ptr], { symbol: null });
 const SECCOMP_SET_MODE_FILTER = 1;
 
 /** Loads a classic-BPF program with seccomp(SECCOMP_SET_MODE_FILTER). */

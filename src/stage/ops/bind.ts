@@ -1,9 +1,9 @@
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { createFile, mkdir } from "../../sys/fs.ts";
 import type { BindOp } from "../../plan/types.ts";
 import { parentOf } from "../../plan/paths.ts";
 import { inNewRoot, inNewRootNoFollow, inRoot, lstatOrNull, statOrNull, type StageContext } from "../context.ts";
 import { bindTree } from "../mounts.ts";
-import { asSysError, makeDirs } from "../resolve.ts";
+import { makeDirs } from "../resolve.ts";
 
 /** Returns false when an optional source was missing and nothing was done. */
 export function applyBind(op: BindOp, ctx: StageContext): boolean {
@@ -24,12 +24,8 @@ export function applyBind(op: BindOp, ctx: StageContext): boolean {
   const dst = op.nofollow && st.isSymbolicLink() ? literal : inNewRoot(ctx, op.dst);
   if (!lstatOrNull(dst)) {
     makeDirs(ctx.newroot, parentOf(dst.slice(ctx.newroot.length) || "/"), 0o755);
-    try {
-      if (st.isDirectory()) mkdirSync(dst, { mode: 0o755 });
-      else closeSync(openSync(dst, "wx", 0o644));
-    } catch (e) {
-      throw asSysError(e, st.isDirectory() ? "mkdir" : "open", dst);
-    }
+    if (st.isDirectory()) mkdir(dst, 0o755);
+    else createFile(dst, 0o644);
   }
   bindTree(src, dst, opts);
   return true;

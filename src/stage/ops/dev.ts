@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, symlinkSync } from "node:fs";
+import { createFile, exists, mkdir, symlink } from "../../sys/fs.ts";
 import type { DevOp } from "../../plan/types.ts";
 import { joinPath } from "../../plan/paths.ts";
 import { mount } from "../../sys/mount.ts";
@@ -10,7 +10,7 @@ import { makeDirs } from "../resolve.ts";
 const NODES = ["null", "zero", "full", "random", "urandom", "tty"];
 
 function bindNode(src: string, dst: string): void {
-  closeSync(openSync(dst, "wx", 0o644));
+  createFile(dst, 0o644);
   mount(src, dst, null, MS.BIND);
 }
 
@@ -24,17 +24,17 @@ export function applyDev(op: DevOp, ctx: StageContext): void {
   mount("tmpfs", dst, "tmpfs", MS.NOSUID | MS.NOEXEC, "mode=0755");
   const hostDev = joinPath(ctx.oldroot, "dev");
   for (const node of NODES) bindNode(`${hostDev}/${node}`, `${dst}/${node}`);
-  if (existsSync(`${hostDev}/fuse`)) bindNode(`${hostDev}/fuse`, `${dst}/fuse`);
-  ["stdin", "stdout", "stderr"].forEach((name, fd) => symlinkSync(`/proc/self/fd/${fd}`, `${dst}/${name}`));
-  symlinkSync("/proc/self/fd", `${dst}/fd`);
-  symlinkSync("/proc/kcore", `${dst}/core`);
-  mkdirSync(`${dst}/shm`, { mode: 0o1777 });
-  mkdirSync(`${dst}/pts`, { mode: 0o755 });
+  if (exists(`${hostDev}/fuse`)) bindNode(`${hostDev}/fuse`, `${dst}/fuse`);
+  ["stdin", "stdout", "stderr"].forEach((name, fd) => symlink(`/proc/self/fd/${fd}`, `${dst}/${name}`));
+  symlink("/proc/self/fd", `${dst}/fd`);
+  symlink("/proc/kcore", `${dst}/core`);
+  mkdir(`${dst}/shm`, 0o1777);
+  mkdir(`${dst}/pts`, 0o755);
   mount("devpts", `${dst}/pts`, "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=620");
-  symlinkSync("pts/ptmx", `${dst}/ptmx`);
+  symlink("pts/ptmx", `${dst}/ptmx`);
   if (op.console) bindNode(joinPath(ctx.oldroot, op.console), `${dst}/console`);
   if (op.mqueue) {
-    mkdirSync(`${dst}/mqueue`, { mode: 0o1777 });
+    mkdir(`${dst}/mqueue`, 0o1777);
     mount("mqueue", `${dst}/mqueue`, "mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC);
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { exists, mkdir } from "../../sys/fs.ts";
 import type { OverlayOp } from "../../plan/types.ts";
 import { overlayOptions } from "../../plan/ops/overlay.ts";
 import { defaultDirMode, parentOf } from "../../plan/paths.ts";
@@ -9,7 +9,7 @@ import { makeDirs } from "../resolve.ts";
 export function applyOverlay(op: OverlayOp, ctx: StageContext): void {
   const host = (p: string, what: string) => {
     const resolved = inRoot(ctx, ctx.oldroot, p);
-    if (!existsSync(resolved)) throw new Error(`${what} ${p} does not exist; create it first`);
+    if (!exists(resolved)) throw new Error(`${what} ${p} does not exist; create it first`);
     return resolved;
   };
   const lower = op.lower.map((l) => host(l, "lower directory"));
@@ -19,13 +19,13 @@ export function applyOverlay(op: OverlayOp, ctx: StageContext): void {
   const inside = dst.slice(ctx.newroot.length) || "/";
   makeDirs(ctx.newroot, parentOf(inside), 0o755);
   const mode = defaultDirMode(inside);
-  if (!lstatOrNull(dst)) mkdirSync(dst, { mode });
+  if (!lstatOrNull(dst)) mkdir(dst, mode);
   if (op.upper === "tmpfs") {
     // A fresh tmpfs at the destination holds the upper and work directories; the overlay
     // then covers it, so neither is visible.
     mount("tmpfs", dst, "tmpfs", 0, "mode=0755");
-    mkdirSync(`${dst}/upper`, { mode });
-    mkdirSync(`${dst}/work`, { mode: 0o755 });
+    mkdir(`${dst}/upper`, mode);
+    mkdir(`${dst}/work`, 0o755);
     upper = `${dst}/upper`;
     work = `${dst}/work`;
   }

@@ -1,9 +1,9 @@
-import { readlinkSync, symlinkSync, unlinkSync } from "node:fs";
+import { readlink, symlink, unlink } from "../../sys/fs.ts";
 import type { SymlinkOp } from "../../plan/types.ts";
 import { parentOf } from "../../plan/paths.ts";
 import { inNewRootNoFollow, lstatOrNull, type StageContext } from "../context.ts";
 import { bindTree } from "../mounts.ts";
-import { asSysError, makeDirs } from "../resolve.ts";
+import { makeDirs } from "../resolve.ts";
 
 let counter = 0;
 
@@ -12,23 +12,19 @@ export function applySymlink(op: SymlinkOp, ctx: StageContext): void {
   makeDirs(ctx.newroot, parentOf(link.slice(ctx.newroot.length) || "/"), 0o755);
   const existing = lstatOrNull(link);
   if (!existing) {
-    try {
-      symlinkSync(op.target, link);
-    } catch (e) {
-      throw asSysError(e, "symlink", op.dst);
-    }
+    symlink(op.target, link);
     return;
   }
-  if (existing.isSymbolicLink() && readlinkSync(link) === op.target) return;
+  if (existing.isSymbolicLink() && readlink(link) === op.target) return;
   if (existing.isDirectory()) {
     throw new Error(`${op.dst} exists and is a directory; a symlink cannot replace it (remove it from the source, or pick another path)`);
   }
   // Cover the existing file or symlink with a bind of a new symlink made in the workspace.
   const tmp = `${ctx.scratch}/symlink-${counter++}`;
-  symlinkSync(op.target, tmp);
+  symlink(op.target, tmp);
   try {
     bindTree(tmp, link, { nofollow: true, mountinfo: ctx.mountinfo });
   } finally {
-    unlinkSync(tmp);
+    unlink(tmp);
   }
 }

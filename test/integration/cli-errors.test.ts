@@ -1,0 +1,73 @@
+// Kernel refusals and old kernels, made real with a seccomp filter that fails chosen syscalls:
+// the error names the call and the fix, or the fallback path does the job.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { BIN, BUN, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO } from "../support/run.ts";
+
+const FILTER = `${ROOT}/test/fixtures/errno-filter.ts`;
+const RO = ["--ro-bind", "/", "/"];
+
+function withErrors(who: (typeof WHO)[number], rules: string, args: string[]) {
+  return run(who, [BUN, FILTER, rules, "--", BIN, ...args]);
+}
+
+describe.each(WHO)("as %s", (who) => {
+  test("EPERM from unshare: one line naming the call, the reason and the fix; nothing left behind", () => {
+    const before = hostMounts();
+    const r = withErrors(who, "unshare=EPERM", [...RO, "true"]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const flags = who === "root" ? "mnt" : "user|mnt";
+    expect(lines[0]).toStartWith(`sandbox: unshare(${flags}): unshare(): Operation not permitted (EPERM); `);
+    expect(lines[0]).toContain("sandbox --doctor");
+    expect(hostMounts()).toBe(before);
+  });
+
+  test("ENOSYS from unshare names the syscall and the kernel", () => {
+    const r = withErrors(who, "unshare=ENOSYS", [...RO, "true"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toContain(`Function not implemented (ENOSYS); the running kernel (${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}) does not implement unshare()`);
+  });
+
+  test("a kernel without the new mount API: binds still work and are read-only on every submount", () => {
+    const r = withErrors(who, "open_tree=ENOSYS,mount_setattr=ENOSYS,move_mount=ENOSYS,openat2=ENOSYS", [...RO, "--tmpfs", "/mnt", "--bind", "/tmp", "/mnt/t",
+      "sh", "-c", "touch /dev/shm/x-$$ 2>&1; touch /usr/x 2>&1; test -d /mnt/t && echo bound"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/Read-only file system/g)?.length).toBe(2);
+    expect(r.stdout).toContain("bound");
+  });
+
+  test("a kernel without mount_setattr: open_tree binds, then per-mount read-only remounts", () => {
+    const r = withErrors(who, "mount_setattr=ENOSYS", [...RO, "sh", "-c", "touch /dev/shm/x-$$ 2>&1; touch /usr/x 2>&1; true"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/Read-only file system/g)?.length).toBe(2);
+  });
+
+  test("binding a symlink itself without open_tree is a clear error", () => {
+    const r = withErrors(who, "open_tree=ENOSYS", [...RO, "--tmpfs", "/mnt", "--ro-bind-nofollow", "/proc/self", "/mnt/self", "true"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('sandbox: bind /proc/self -> /mnt/self (ro,nofollow): open_tree (needed to bind a symlink itself)("/oldroot/proc/self"): Function not implemented (ENOSYS)');
+  });
+
+  test("where pivot_root fails (an initramfs), MS_MOVE and chroot build the same sandbox", () => {
+    const r = withErrors(who, "pivot_root=EINVAL", [...RO, "--tmpfs", "/tmp", "sh", "-c", "cat /proc/self/mountinfo; ls /"]);
+    // The second pivot_root (into the new root) is refused too, so this shows the error path of the fallback.
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('sandbox: pivot_root into the new root: pivot_root("." -> "."): Invalid argument (EINVAL)');
+    const forced = sandbox(who, [...RO, "--tmpfs", "/tmp", "sh", "-c", "cat /proc/self/mountinfo"], { env: { BUN_SANDBOX_NO_PIVOT_ROOT: "1" } });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).not.toContain("/oldroot");
+    expect(forced.stdout).not.toContain("/newroot");
+    expect(forced.stdout.split("\n").filter((l) => l.split(" ")[4] === "/tmp").pop()).toContain(" - tmpfs ");
+  });
+});
+
+test.skipIf(!IS_ROOT)("mounts made inside never propagate back to the host", () => {
+  const before = hostMounts();
+  const r = sandbox("root", [...RO, "--bind", "/tmp", "/tmp", "sh", "-c", "mkdir -p /tmp/bsb-prop-$$ && mount -t tmpfs none /tmp/bsb-prop-$$ && grep -c bsb-prop /proc/self/mountinfo; umount /tmp/bsb-prop-$$; rmdir /tmp/bsb-prop-$$; echo $$"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout.split("\n")[0]).toBe("1");
+  expect(hostMounts()).toBe(before);
+  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("bsb-prop");
+});

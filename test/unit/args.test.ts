@@ -1,0 +1,277 @@
+import { describe, expect, test } from "bun:test";
+import { KNOWN_OPTIONS, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
+import { emptyPlan, type BindOp, type Plan } from "../../src/plan/types.ts";
+import { validatePlan } from "../../src/plan/validate.ts";
+
+const ENV = { PATH: "/usr/bin:/bin", HOME: "/home/u", LANG: "C.UTF-8" };
+
+function parse(argv: string[], extra: Partial<ParseInput> = {}): ParseResult {
+  return parseArgs({ argv, env: ENV, cwd: "/home/u/src", tty: null, fds: [], ...extra });
+}
+
+function run(argv: string[], extra: Partial<ParseInput> = {}): Plan {
+  const r = parse(argv, extra);
+  if (r.kind !== "run") throw new Error(`expected a run result, got ${r.kind}`);
+  return r.plan;
+}
+
+function usage(argv: string[]): UsageError {
+  try {
+    parse(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return e as UsageError;
+  }
+  throw new Error(`parseArgs accepted ${JSON.stringify(argv)}`);
+}
+
+const bindOp = (src: string, dst: string, o: Partial<BindOp> = {}): BindOp => ({
+  kind: "bind", src, dst, readonly: false, optional: false, relative: false, nofollow: false, ...o,
+});
+
+describe("parseArgs", () => {
+  test("no arguments: bash in /, caller env, nothing else", () => {
+    const p = run([]);
+    expect(p).toEqual({ ...emptyPlan(), argv: ["bash"], env: ENV, cwd: "/" });
+    expect(validatePlan(p)).toBe(p);
+  });
+
+  test("filesystem operations in order", () => {
+    const p = run([
+      "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", "--dir", "/var/lib/x",
+      "--symlink", "usr/bin", "/bin", "--write", "hello world", "/etc/motd", "true",
+    ]);
+    expect(p.ops).toEqual([
+      { kind: "tmpfs", dst: "/tmp" },
+      { kind: "dev", dst: "/dev", console: null },
+      { kind: "proc", dst: "/proc" },
+      { kind: "dir", dst: "/var/lib/x" },
+      { kind: "symlink", target: "usr/bin", dst: "/bin" },
+      { kind: "write", data: "hello world", dst: "/etc/motd" },
+    ]);
+    expect(p.argv).toEqual(["true"]);
+  });
+
+  test("the four mkosi bind options and the two nofollow ones", () => {
+    const p = run([
+      "--bind", "/a", "/A", "--bind-try", "/b", "/B", "--ro-bind", "/c", "/C", "--ro-bind-try", "/d", "/D",
+      "--bind-nofollow", "/e", "/E", "--ro-bind-nofollow", "/f", "/F",
+    ]);
+    expect(p.ops).toEqual([
+      bindOp("/a", "/A"),
+      bindOp("/b", "/B", { optional: true }),
+      bindOp("/c", "/C", { readonly: true }),
+      bindOp("/d", "/D", { readonly: true, optional: true }),
+      bindOp("/e", "/E", { nofollow: true }),
+      bindOp("/f", "/F", { readonly: true, nofollow: true }),
+    ]);
+  });
+
+  test("+SRC makes a relative bind", () => {
+    const p = run(["--ro-bind", "+/usr/bin", "/bin", "--bind-try", "+/etc/x", "/x"]);
+    expect(p.ops).toEqual([
+      bindOp("/usr/bin", "/bin", { readonly: true, relative: true }),
+      bindOp("/etc/x", "/x", { optional: true, relative: true }),
+    ]);
+  });
+
+  test("+SRC with a nofollow bind is a usage error", () => {
+    expect(usage(["--bind-nofollow", "+/a", "/b"]).message).toContain("--bind-nofollow");
+  });
+
+  test("relative paths are resolved against cwd (.. and . included)", () => {
+    const p = run([
+      "--bind", "foo", "bar", "--tmpfs", "../tmp", "--dir", "./d/../e", "--symlink", "rel/target", "link",
+      "--write", "data", "file", "--chdir", "sub",
+    ]);
+    expect(p.ops).toEqual([
+      bindOp("/home/u/src/foo", "/home/u/src/bar"),
+      { kind: "tmpfs", dst: "/home/u/tmp" },
+      { kind: "dir", dst: "/home/u/src/e" },
+      { kind: "symlink", target: "rel/target", dst: "/home/u/src/link" },
+      { kind: "write", data: "data", dst: "/home/u/src/file" },
+    ]);
+    expect(p.cwd).toBe("/home/u/src/sub");
+  });
+
+  test("absolute paths are normalised", () => {
+    expect(run(["--tmpfs", "/var//tmp/"]).ops).toEqual([{ kind: "tmpfs", dst: "/var/tmp" }]);
+  });
+
+  test("parsing stops at --", () => {
+    const p = run(["--tmpfs", "/tmp", "--", "--tmpfs", "/x", "--help"]);
+    expect(p.ops).toEqual([{ kind: "tmpfs", dst: "/tmp" }]);
+    expect(p.argv).toEqual(["--tmpfs", "/x", "--help"]);
+    expect(run(["--"]).argv).toEqual(["bash"]);
+    expect(run(["--", "--"]).argv).toEqual(["--"]);
+  });
+
+  test("parsing stops at the first non-option; later options belong to the command", () => {
+    const p = run(["--tmpfs", "/tmp", "ls", "-l", "--tmpfs", "/x", "--help", "--version", "--bogus"]);
+    expect(p.ops).toEqual([{ kind: "tmpfs", dst: "/tmp" }]);
+    expect(p.argv).toEqual(["ls", "-l", "--tmpfs", "/x", "--help", "--version", "--bogus"]);
+  });
+
+  test("option arguments may look like options", () => {
+    const p = run(["--setenv", "X", "--help", "--write", "--version", "/f", "--", "cmd"]);
+    expect(p.env.X).toBe("--help");
+    expect(p.ops).toEqual([{ kind: "write", data: "--version", dst: "/f" }]);
+    expect(p.argv).toEqual(["cmd"]);
+  });
+
+  test("a lone - is an unknown option, as in mkosi-sandbox", () => {
+    expect(() => run(["-"])).toThrow(UsageError);
+  });
+
+  test("--setenv and --unsetenv", () => {
+    const p = run(["--setenv", "A", "1", "--setenv", "B", "", "--unsetenv", "LANG", "--setenv", "A", "2"]);
+    expect(p.env).toEqual({ PATH: "/usr/bin:/bin", HOME: "/home/u", A: "2", B: "" });
+  });
+
+  test("--setenv is applied before --unsetenv, whatever the order given", () => {
+    expect("X" in run(["--setenv", "X", "1", "--unsetenv", "X"]).env).toBe(false);
+    expect("X" in run(["--unsetenv", "X", "--setenv", "X", "1"]).env).toBe(false);
+    expect("HOME" in run(["--unsetenv", "HOME", "--setenv", "HOME", "/root"]).env).toBe(false);
+  });
+
+  test("--setenv with an invalid name", () => {
+    expect(usage(["--setenv", "A=B", "x"]).message).toContain('"A=B"');
+    expect(usage(["--setenv", "", "x"]).message).toContain("--setenv");
+  });
+
+  test("the caller's env object is not modified", () => {
+    const env = { A: "1" };
+    run(["--setenv", "B", "2", "--unsetenv", "A"], { env });
+    expect(env).toEqual({ A: "1" });
+  });
+
+  test("cwd: default /, --chdir, --same-dir, last one wins", () => {
+    expect(run([]).cwd).toBe("/");
+    expect(run(["--chdir", "/srv"]).cwd).toBe("/srv");
+    expect(run(["--same-dir"]).cwd).toBe("/home/u/src");
+    expect(run(["--same-dir", "--chdir", "/x"]).cwd).toBe("/x");
+    expect(run(["--chdir", "/x", "--same-dir"]).cwd).toBe("/home/u/src");
+  });
+
+  test("overlays: lowerdirs kept bottom-first, state reset after each --overlay", () => {
+    const p = run([
+      "--overlay-lowerdir", "/l1", "--overlay-lowerdir", "/l2", "--overlay", "/o1",
+      "--overlay-lowerdir", "/l3", "--overlay-upperdir", "/up", "--overlay-workdir", "/work", "--overlay", "/o2",
+      "--overlay-lowerdir", "/l4", "--overlay-upperdir", "tmpfs", "--overlay", "/o3",
+    ]);
+    expect(p.ops).toEqual([
+      { kind: "overlay", lower: ["/l1", "/l2"], upper: null, work: null, dst: "/o1" },
+      { kind: "overlay", lower: ["/l3"], upper: "/up", work: "/work", dst: "/o2" },
+      { kind: "overlay", lower: ["/l4"], upper: "tmpfs", work: null, dst: "/o3" },
+    ]);
+    expect(validatePlan(p)).toBe(p);
+  });
+
+  test("overlay paths are resolved against cwd; tmpfs upper ignores a workdir", () => {
+    const p = run(["--overlay-lowerdir", "low", "--overlay-upperdir", "tmpfs", "--overlay-workdir", "w", "--overlay", "dst"]);
+    expect(p.ops).toEqual([{ kind: "overlay", lower: ["/home/u/src/low"], upper: "tmpfs", work: null, dst: "/home/u/src/dst" }]);
+    const q = run(["--overlay-lowerdir", "l", "--overlay-upperdir", "u", "--overlay-workdir", "w", "--overlay", "/o"]);
+    expect(q.ops).toEqual([{ kind: "overlay", lower: ["/home/u/src/l"], upper: "/home/u/src/u", work: "/home/u/src/w", dst: "/o" }]);
+  });
+
+  test("--overlay usage errors", () => {
+    expect(usage(["--overlay", "/o"]).message).toContain("--overlay-lowerdir");
+    expect(usage(["--overlay-lowerdir", "/a", "--overlay-upperdir", "/u", "--overlay", "/o"]).message).toContain("--overlay-workdir");
+    expect(usage(["--overlay-lowerdir", "/a", "--overlay", "/o"]).message).toContain("two --overlay-lowerdir");
+    // state was reset by the first overlay
+    expect(usage(["--overlay-lowerdir", "/a", "--overlay-lowerdir", "/b", "--overlay", "/o", "--overlay", "/p"]).message).toContain("--overlay /p");
+  });
+
+  test("dangling --overlay-* without a following --overlay", () => {
+    expect(usage(["--overlay-lowerdir", "/a"]).message).toContain("without a following --overlay DST");
+    expect(usage(["--overlay-upperdir", "/u", "ls"]).message).toContain("--overlay DST");
+    expect(usage(["--overlay-workdir", "/w", "--", "ls"])).toBeInstanceOf(UsageError);
+    expect(usage(["--overlay-lowerdir", "/a", "--overlay-lowerdir", "/b", "--overlay", "/o", "--overlay-lowerdir", "/c"])).toBeInstanceOf(UsageError);
+  });
+
+  test("boolean options", () => {
+    const p = run([
+      "--become-root", "--suppress-chown", "--suppress-sync", "--unshare-net", "--unshare-ipc", "--suspend",
+      "--pack-fds", "--debug", "--new-session-keyring",
+    ]);
+    expect(p).toMatchObject({
+      becomeRoot: true, mapSubids: false, suppressChown: true, suppressSync: true, unshareNet: true, unshareIpc: true,
+      suspend: true, packFds: true, debug: true, newSessionKeyring: true,
+      unsharePid: false, unshareUts: false, unshareCgroup: false, newSession: false, dieWithParent: false, hostname: null,
+    });
+    expect(run([]).becomeRoot).toBe(false);
+  });
+
+  test("--map-subids implies --become-root", () => {
+    const p = run(["--map-subids"]);
+    expect(p.mapSubids).toBe(true);
+    expect(p.becomeRoot).toBe(true);
+  });
+
+  test("--dev captures the tty as console", () => {
+    expect(run(["--dev", "/dev"], { tty: "/dev/pts/3" }).ops).toEqual([{ kind: "dev", dst: "/dev", console: "/dev/pts/3" }]);
+    expect(run(["--dev", "/dev"], { tty: null }).ops).toEqual([{ kind: "dev", dst: "/dev", console: null }]);
+  });
+
+  test("fds are passed through as a copy", () => {
+    const fds = [5, 7];
+    const p = run([], { fds });
+    expect(p.fds).toEqual([5, 7]);
+    expect(p.fds).not.toBe(fds);
+  });
+
+  test("unknown option names the option", () => {
+    const e = usage(["--tmpfs", "/t", "--frobnicate", "ls"]);
+    expect(e.name).toBe("UsageError");
+    expect(e.message).toContain("--frobnicate");
+    expect(usage(["-x"]).message).toContain("-x");
+    expect(usage(["--bind=/a"]).message).toContain("--bind=/a");
+  });
+
+  test.each([
+    [["--bind", "/a"], ["--bind", "2 arguments", "SRC DST"]],
+    [["--ro-bind-try"], ["--ro-bind-try", "2 arguments", "SRC DST"]],
+    [["--tmpfs"], ["--tmpfs needs an argument", "(--tmpfs DST)"]],
+    [["--setenv", "A"], ["--setenv", "2 arguments", "NAME VALUE"]],
+    [["--write", "x"], ["--write", "DATA DST"]],
+    [["--symlink", "x"], ["--symlink", "SRC DST"]],
+    [["--chdir"], ["--chdir", "DIR"]],
+    [["--overlay-lowerdir"], ["--overlay-lowerdir", "DIR"]],
+    [["--unsetenv"], ["--unsetenv", "NAME"]],
+  ])("missing argument %p", (argv, parts) => {
+    const msg = usage(argv).message;
+    for (const p of parts) expect(msg).toContain(p);
+  });
+
+  test("--help, -h, --version", () => {
+    expect(parse(["--help"])).toEqual({ kind: "help" });
+    expect(parse(["-h"])).toEqual({ kind: "help" });
+    expect(parse(["--tmpfs", "/t", "--help", "--bogus"])).toEqual({ kind: "help" });
+    expect(parse(["--version"])).toEqual({ kind: "version" });
+    expect(parse(["--become-root", "--version"])).toEqual({ kind: "version" });
+  });
+
+  test("--doctor [--json]", () => {
+    expect(parse(["--doctor"])).toEqual({ kind: "doctor", json: false });
+    expect(parse(["--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
+    expect(parse(["--unshare-net", "--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
+  });
+
+  test("every known option parses with placeholder arguments", () => {
+    expect(KNOWN_OPTIONS).toContain("--bind");
+    expect(KNOWN_OPTIONS).toContain("--pack-fds");
+    for (const opt of KNOWN_OPTIONS) {
+      if (opt.startsWith("--overlay")) continue;
+      const argv = opt === "--setenv" ? [opt, "N", "v"] : [opt, "/p1", "/p2", "/p3"];
+      expect(() => parse(argv)).not.toThrow();
+    }
+  });
+
+  test("parsed plans validate", () => {
+    const p = run([
+      "--tmpfs", "/", "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--symlink", "usr/bin", "/bin",
+      "--setenv", "X", "y", "--same-dir", "--become-root", "sh", "-c", "true",
+    ], { fds: [3] });
+    expect(validatePlan(p)).toBe(p);
+  });
+});
