@@ -11,9 +11,10 @@ export class SysError extends Error {
   readonly path: string | undefined;
   readonly dest: string | undefined;
 
-  constructor(syscall: string, errno: number, path?: string, dest?: string) {
+  /** `hint` is appended to the message: what to do about it. */
+  constructor(syscall: string, errno: number, path?: string, dest?: string, hint?: string) {
     const where = path === undefined ? "" : dest === undefined ? JSON.stringify(path) : `${JSON.stringify(path)} -> ${JSON.stringify(dest)}`;
-    super(`${syscall}(${where}): ${errnoMessage(errno)} (${errnoName(errno)})`);
+    super(`${syscall}(${where}): ${errnoMessage(errno)} (${errnoName(errno)})${hint ? `; ${hint}` : ""}`);
     this.name = "SysError";
     this.errno = errno;
     this.code = errnoName(errno);

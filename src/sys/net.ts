@@ -2,6 +2,8 @@
 // network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS on an AF_INET datagram socket).
 import { check, libc } from "./libc.ts";
 import { closeQuiet } from "./fd.ts";
+import { SysError } from "./error.ts";
+import { Errno } from "./errno.ts";
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
@@ -11,6 +13,7 @@ const SIOCSIFFLAGS = 0x8914;
 const IFF_UP = 0x1;
 
 export function interfaceUp(name = "lo"): void {
+  if (Buffer.byteLength(name) > 15) throw new SysError("interfaceUp", Errno.EINVAL, name, undefined, "interface names have at most 15 bytes");
   const fd = check(libc.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket", "AF_INET");
   try {
     const ifr = new Uint8Array(40); // struct ifreq: char ifr_name[16]; short ifr_flags; ...

@@ -61,7 +61,7 @@ export function threadCount(): number {
 export function assertSingleThreaded(purpose: string): void {
   const n = threadCount();
   if (n !== 1) {
-    throw new SysError(`${purpose}: process has ${n} threads; start Bun with the single-thread variables (see DESIGN.md)`, Errno.EINVAL);
+    throw new SysError(purpose, Errno.EINVAL, undefined, undefined, `${purpose} needs a single-threaded process, this one has ${n} threads: start Bun with the single-thread variables (see DESIGN.md)`);
   }
 }
 
