@@ -36,6 +36,15 @@ function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}
 
 const user = ensureTestUser();
 process.stderr.write(`unprivileged test user: ${user ? `${user.name} (${user.uid})` : "none (not root: unprivileged variants run as the current user)"}\n`);
+if (user) {
+  // Every unprivileged test runs the checkout's bin and Bun as that user.
+  const probe = spawnSync(["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", `${bin}/bun`, "--version"]);
+  if (probe.exitCode !== 0) {
+    process.stderr.write(`the test user ${user.name} cannot run ${bin}/bun: make the checkout and its parent directories readable (chmod -R a+rX . and o+x on each parent), as .ci/run does\n`);
+    process.stdout.write("0 passed, 1 failed\n");
+    process.exit(1);
+  }
+}
 
 step("eslint", [`${bin}/eslint`, "."]);
 step("tsc", [`${bin}/tsc`, "--noEmit", "-p", "."]);
