@@ -1,7 +1,7 @@
 // Who the command runs as: as real root no user namespace is made; otherwise a user namespace
 // maps the caller to itself (or to root), or, with --map-subids, maps root to the caller and
 // 1..N to the caller's subordinate ranges through the setuid newuidmap/newgidmap helpers.
-import { exists, readText, writeExisting } from "../sys/fs.ts";
+import { exists, readText, stat, writeExisting } from "../sys/fs.ts";
 import { CAP, hasEffectiveCap } from "../sys/caps.ts";
 import { getgid, getpid, getuid, fork, waitpid, exitCodeOf, execvpe, exit } from "../sys/process.ts";
 import { pipe2, read, write, closeQuiet } from "../sys/fd.ts";
@@ -51,7 +51,8 @@ export function userName(uid: number): string | null {
 
 function findHelper(name: string): string | null {
   for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin", ...(process.env.PATH ?? "").split(":")]) {
-    if (dir && exists(`${dir}/${name}`)) return `${dir}/${name}`;
+    const st = dir ? stat(`${dir}/${name}`) : null;
+    if (st?.isFile() && st.mode & 0o111) return `${dir}/${name}`;
   }
   return null;
 }

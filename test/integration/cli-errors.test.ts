@@ -2,7 +2,7 @@
 // the error names the call and the fix, or the fallback path does the job.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { BIN, BUN, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO } from "../support/run.ts";
+import { BIN, BUN, FALLBACKS, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO } from "../support/run.ts";
 
 const FILTER = `${ROOT}/test/fixtures/errno-filter.ts`;
 const RO = ["--ro-bind", "/", "/"];
@@ -70,4 +70,60 @@ test.skipIf(!IS_ROOT)("mounts made inside never propagate back to the host", () 
   expect(r.stdout.split("\n")[0]).toBe("1");
   expect(hostMounts()).toBe(before);
   expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("bsb-prop");
+});
+
+describe("--doctor", () => {
+  test.each(WHO)("as %s: reports a machine where a sandbox can be made, in words and as JSON", (who) => {
+    const words = sandbox(who, ["--doctor"]);
+    expect(words.code).toBe(0);
+    expect(words.stdout).toContain("result:                 a sandbox can be made");
+    expect(words.stdout).toContain(`kernel:                 ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}`);
+    const json = sandbox(who, ["--doctor", "--json"]);
+    expect(json.code).toBe(0);
+    const r = JSON.parse(json.stdout);
+    expect(r.canSandbox).toBe(true);
+    expect(r.threads).toBe(1);
+    expect(r.userns.works).toBe(true);
+    expect(r.userns.maxUserNamespaces).toBe(readFileSync("/proc/sys/user/max_user_namespaces", "utf8").trim());
+    expect(r.newMountApi.works).toBe(true);
+    expect(r.overlayInUserns.works).toBe(true);
+    expect(r.libseccomp).toBe(!FALLBACKS);
+    expect(r.libkeyutils).toBe(!FALLBACKS);
+    expect(r.calls.open_tree).toBe(FALLBACKS ? "syscall" : "libc");
+    expect(r.calls.openat2).toBe("syscall");
+  });
+
+  test.each(WHO)("as %s: where namespaces are refused it exits 1 with the reason and the fix", (who) => {
+    const r = withErrors(who, "unshare=EPERM", ["--doctor"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("no sandbox possible:");
+    expect(r.stdout).toMatch(/fix: {20}\S/);
+    const json = withErrors(who, "unshare=EPERM", ["--doctor", "--json"]);
+    const j = JSON.parse(json.stdout);
+    expect(j.canSandbox).toBe(false);
+    expect(j.reason).toContain("EPERM");
+    expect(typeof j.fix).toBe("string");
+  });
+});
+
+describe.skipIf(!IS_ROOT)("--map-subids errors", () => {
+  test("a user without subordinate ranges gets a one-line error naming the file and the fix", () => {
+    const name = "sbtest-nosub";
+    if (run("root", ["id", "-u", name]).code !== 0) {
+      expect(run("root", ["useradd", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "--no-create-home", "--shell", "/bin/sh", name]).code).toBe(0);
+    }
+    const uid = run("root", ["id", "-u", name]).stdout.trim();
+    const before = hostMounts();
+    const r = run("root", ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--", BIN, ...RO, "--map-subids", "true"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`sandbox: map subordinate ids: --map-subids: no range for ${name} in /etc/subuid; add one, e.g. usermod --add-subuids 100000-165535 ${name}`);
+    expect(hostMounts()).toBe(before);
+  });
+
+  test("without newuidmap/newgidmap it says which package to install", () => {
+    // An outer sandbox hides the setuid helpers; the inner one needs them.
+    const r = sandbox("user", [...RO, "--ro-bind", "/dev/null", "/usr/bin/newuidmap", "--ro-bind", "/dev/null", "/usr/bin/newgidmap", BIN, ...RO, "--map-subids", "true"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("sandbox: map subordinate ids: --map-subids needs the setuid helpers newuidmap and newgidmap; install them (Debian/Ubuntu: apt-get install uidmap)");
+  });
 });
