@@ -9,13 +9,19 @@ const BOOL_FIELDS = [
   "suppressChown", "suppressSync", "newSessionKeyring", "newSession", "dieWithParent", "packFds", "suspend", "debug",
 ] as const satisfies readonly (keyof Plan)[];
 
-export function validatePlan(plan: Plan): Plan {
+export interface ValidateOptions {
+  /** A plan without a command yet (toPlan() of a builder) is fine when false. */
+  requireCommand?: boolean;
+}
+
+export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   if (typeof plan !== "object" || plan === null) throw new PlanError("plan", "must be an object");
   const known = new Set(Object.keys(emptyPlan()));
   for (const k of Object.keys(plan)) if (!known.has(k)) throw new PlanError(k, `unknown plan field (known: ${[...known].join(", ")})`);
-  if (!Array.isArray(plan.argv) || plan.argv.length === 0) throw new PlanError("argv", "needs at least the command to run");
+  if (!Array.isArray(plan.argv)) throw new PlanError("argv", "must be a list of strings");
+  if (plan.argv.length === 0 && opts.requireCommand !== false) throw new PlanError("argv", "needs at least the command to run");
   plan.argv.forEach((a, i) => requireString(`argv[${i}]`, a));
-  if (plan.argv[0] === "") throw new PlanError("argv[0]", "the command name is empty");
+  if (plan.argv.length > 0 && plan.argv[0] === "") throw new PlanError("argv[0]", "the command name is empty");
   if (typeof plan.env !== "object" || plan.env === null) throw new PlanError("env", "must be an object of strings");
   for (const [k, v] of Object.entries(plan.env)) {
     if (k === "" || k.includes("=") || k.includes("\0")) throw new PlanError(`env.${k}`, "invalid variable name");

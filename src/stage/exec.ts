@@ -1,7 +1,10 @@
 // The last steps before the command replaces us: working directory, fds, keyring, seccomp,
 // suspend, then execvpe. Nothing here may leave a tool fd open in the command.
 import type { Plan } from "../plan/types.ts";
-import { chdir, execvpe, exit, getpid, kill, umask } from "../sys/process.ts";
+import { chdir, execvpe, exit, getpid, kill, setsid, umask } from "../sys/process.ts";
+import { F, fcntl } from "../sys/fd.ts";
+import { resetSignalsForExec } from "../sys/signals.ts";
+import { writeStatus } from "./status.ts";
 import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
 import { joinNewSessionKeyring } from "../sys/keyring.ts";
 import { suppressSyscalls } from "../sys/seccomp.ts";
@@ -23,6 +26,8 @@ export interface ExecOptions {
   umask: number;
   /** Suppress chown (mkosi: only when a user namespace was made or it maps a single id). */
   suppressChown: boolean;
+  /** Status fd of the library (close-on-exec): an exec failure is reported there. */
+  statusFd?: number | undefined;
 }
 
 export function execCommand(plan: Plan, opts: ExecOptions): never {
@@ -44,20 +49,28 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
   } catch (e) {
     throw new SetupError("seccomp filter", e);
   }
+  // The status fd must survive the fd clean-up but not the exec; keep it out of the packed range.
+  const statusFd = opts.statusFd === undefined ? undefined : fcntl(opts.statusFd, F.DUPFD_CLOEXEC, 1000);
+  const extra = statusFd === undefined ? [] : [statusFd];
   if (plan.packFds) {
-    const n = packFds(plan.fds);
+    const n = packFds(plan.fds, extra);
     if (n > 0) {
       env.LISTEN_FDS = String(n);
       env.LISTEN_PID = String(getpid());
     }
   } else {
-    keepOnlyFds(plan.fds);
+    keepOnlyFds(plan.fds, extra);
   }
+  if (plan.newSession) setsid();
   umask(opts.umask);
+  resetSignalsForExec();
   trace("exec");
   flushTrace();
   if (plan.suspend) kill(getpid(), SIGSTOP);
   const err = execvpe(plan.argv[0]!, plan.argv, env);
-  rawStderr(`sandbox: ${plan.argv[0]}: ${errnoMessage(err)}`);
-  exit(err === Errno.ENOENT ? 127 : 126);
+  const code = err === Errno.ENOENT ? 127 : 126;
+  const message = `${plan.argv[0]}: ${errnoMessage(err)}`;
+  if (statusFd !== undefined) writeStatus(statusFd, { event: "error", message, errno: err, exitCode: code });
+  else rawStderr(`sandbox: ${message}`);
+  exit(code);
 }

@@ -17,6 +17,10 @@ import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
+import { blockSupervisedSignals, supervise } from "./init.ts";
+import { fork, setParentDeathSignal } from "../sys/process.ts";
+import { SIG } from "../sys/signals.ts";
+import { namespaceIds, writeStatus } from "./status.ts";
 
 /**
  * Capabilities kept (and raised to ambient so child processes keep them) inside a user
@@ -66,13 +70,15 @@ function userNamespaceHasSingleId(): boolean {
   }
 }
 
-export interface StageHooks {
-  /** Called after the namespaces exist and before the new root is built (PID namespace fork). */
-  afterUnshare?(flags: number): void;
+/** How the stage reports, beyond the plan: the CLI passes nothing, the stage server a status fd. */
+export interface StageRuntime {
+  /** fd for status events (see status.ts); kept open (close-on-exec) until the exec. */
+  statusFd?: number;
 }
 
-export function runStage(plan: Plan, hooks: StageHooks = {}): never {
+export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const debug = plan.debug ? (line: string) => rawStderr(`sandbox: ${line}`) : () => {};
+  trace("stage");
   const callerUmask = umask(0);
   const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
@@ -116,11 +122,19 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
     }
   }
   trace("namespaces");
+  const namespaces = rt.statusFd === undefined ? {} : namespaceIds();
+  if (flags & CLONE.NEWPID) {
+    // Only children enter the new PID namespace: this process stays outside and relays
+    // signals to the child, which becomes PID 1 and builds the sandbox.
+    blockSupervisedSignals();
+    const child = fork();
+    if (child > 0) supervise(child, { reapAll: false });
+    setParentDeathSignal(SIG.KILL);
+  }
   if (flags & CLONE.NEWNET) interfaceUp("lo");
   if (plan.hostname !== null) sethostname(plan.hostname);
   // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
   if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
-  hooks.afterUnshare?.(flags);
 
   let ws;
   trace("before workspace");
@@ -158,6 +172,14 @@ export function runStage(plan: Plan, hooks: StageHooks = {}): never {
     }
   }
   trace("pivot and capabilities");
-  return execCommand(plan, { umask: callerUmask, suppressChown });
+  const exec = { umask: callerUmask, suppressChown, statusFd: rt.statusFd };
+  if (rt.statusFd !== undefined) writeStatus(rt.statusFd, { event: "ready", namespaces });
+  if (flags & CLONE.NEWPID) {
+    // PID 1: fork the command, then reap and forward signals until it ends.
+    const child = fork();
+    if (child === 0) return execCommand(plan, exec);
+    supervise(child, { reapAll: true });
+  }
+  return execCommand(plan, exec);
 }
 

@@ -18,16 +18,19 @@ export function planFdPacking(fds: readonly number[]): FdMove[] {
   return sorted.map((fd, i) => ({ from: fd, to: LISTEN_FDS_START + i }));
 }
 
-/** Closes all fds above 2 but `keep`, and makes `keep` survive execve. */
-export function keepOnlyFds(keep: readonly number[]): void {
-  closeAllExcept(keep, LISTEN_FDS_START);
+/** Closes all fds above 2 but `keep` (and `alsoOpen`), and makes `keep` survive execve. */
+export function keepOnlyFds(keep: readonly number[], alsoOpen: readonly number[] = []): void {
+  closeAllExcept([...keep, ...alsoOpen], LISTEN_FDS_START);
   for (const fd of keep) if (fd >= LISTEN_FDS_START) setCloexec(fd, false);
 }
 
-/** Packs `keep` to 3..3+n-1 (closing everything else above 2); returns n. */
-export function packFds(keep: readonly number[]): number {
+/**
+ * Packs `keep` to 3..3+n-1 (closing everything else above 2 except `alsoOpen`, which must lie
+ * above the packed range); returns n.
+ */
+export function packFds(keep: readonly number[], alsoOpen: readonly number[] = []): number {
   const moves = planFdPacking(keep);
-  closeAllExcept(moves.map((m) => m.from), LISTEN_FDS_START);
+  closeAllExcept([...moves.map((m) => m.from), ...alsoOpen], LISTEN_FDS_START);
   for (const { from, to } of moves) {
     if (from === to) {
       setCloexec(to, false);

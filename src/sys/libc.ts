@@ -53,6 +53,10 @@ const symbols = {
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },
   recvmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },
   _exit: { args: [T.i32], returns: T.void },
+  sigprocmask: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
+  signal: { args: [T.i32, T.u64], returns: T.u64 },
+  poll: { args: [T.ptr, T.u64, T.i32], returns: T.i32 },
+  setpgid: { args: [T.i32, T.i32], returns: T.i32 },
 } as const;
 
 export const libc = dlopen(LIBC, symbols).symbols;

@@ -1,0 +1,75 @@
+// A plan as `sandbox` CLI arguments (the reverse of src/cli/args.ts for what the CLI can say).
+import type { Plan } from "../plan/types.ts";
+import { PlanError } from "../plan/errors.ts";
+import { defaultDirMode } from "../plan/paths.ts";
+
+export interface EnvChanges {
+  setenv: readonly (readonly [string, string])[];
+  unsetenv: readonly string[];
+  chdir: string | null;
+}
+
+const LIBRARY_ONLY = ["unsharePid", "unshareUts", "unshareCgroup", "newSession", "dieWithParent"] as const;
+
+export function planToArgs(plan: Plan, env: EnvChanges): string[] {
+  const args: string[] = [];
+  const unsupported = (field: string, what: string): never => {
+    throw new PlanError(field, `${what} has no sandbox CLI option; toArgs() cannot express it`);
+  };
+  plan.ops.forEach((op, i) => {
+    const field = `ops[${i}]`;
+    switch (op.kind) {
+      case "bind": {
+        if (op.optional && op.nofollow) unsupported(field, "an optional nofollow bind");
+        if (op.device === false) unsupported(`${field}.device`, "a nodev bind");
+        const name = `--${op.readonly ? "ro-" : ""}bind${op.optional ? "-try" : op.nofollow ? "-nofollow" : ""}`;
+        args.push(name, op.relative ? `+${op.src}` : op.src, op.dst);
+        break;
+      }
+      case "tmpfs":
+        if (op.size !== undefined) unsupported(`${field}.size`, "a tmpfs size");
+        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) unsupported(`${field}.mode`, "a tmpfs mode");
+        if (op.readonly) unsupported(`${field}.readonly`, "a read-only tmpfs");
+        args.push("--tmpfs", op.dst);
+        break;
+      case "dev":
+        if (op.mqueue) unsupported(`${field}.mqueue`, "a private mqueue");
+        args.push("--dev", op.dst);
+        break;
+      case "proc":
+        args.push("--proc", op.dst);
+        break;
+      case "dir":
+        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) unsupported(`${field}.mode`, "a directory mode");
+        args.push("--dir", op.dst);
+        break;
+      case "symlink":
+        args.push("--symlink", op.target, op.dst);
+        break;
+      case "write":
+        args.push("--write", op.data, op.dst);
+        break;
+      case "overlay":
+        for (const l of op.lower) args.push("--overlay-lowerdir", l);
+        if (op.upper !== null) args.push("--overlay-upperdir", op.upper);
+        if (op.work !== null) args.push("--overlay-workdir", op.work);
+        args.push("--overlay", op.dst);
+        break;
+    }
+  });
+  for (const f of LIBRARY_ONLY) if (plan[f]) unsupported(f, f);
+  if (plan.hostname !== null) unsupported("hostname", "a hostname");
+  if (plan.mapSubids) args.push("--map-subids");
+  else if (plan.becomeRoot) args.push("--become-root");
+  const flags: [keyof Plan, string][] = [
+    ["suppressChown", "--suppress-chown"], ["suppressSync", "--suppress-sync"], ["unshareNet", "--unshare-net"],
+    ["unshareIpc", "--unshare-ipc"], ["newSessionKeyring", "--new-session-keyring"], ["packFds", "--pack-fds"],
+    ["suspend", "--suspend"], ["debug", "--debug"],
+  ];
+  for (const [k, opt] of flags) if (plan[k]) args.push(opt);
+  for (const [k, v] of env.setenv) args.push("--setenv", k, v);
+  for (const k of env.unsetenv) args.push("--unsetenv", k);
+  if (env.chdir !== null) args.push("--chdir", env.chdir);
+  if (plan.argv.length) args.push("--", ...plan.argv);
+  return args;
+}

@@ -1,0 +1,245 @@
+// The library's front door: an immutable description of a sandbox, extended with chainable
+// methods that mirror the CLI options, and spawned like Bun.spawn.
+import type { BindOp, Operation, Plan } from "../plan/types.ts";
+import { emptyPlan } from "../plan/types.ts";
+import { validateOperation } from "../plan/ops/index.ts";
+import { validatePlan } from "../plan/validate.ts";
+import { PlanError, requireMode } from "../plan/errors.ts";
+import { absolutize } from "../plan/paths.ts";
+import { SandboxProcess } from "./subprocess.ts";
+import { spawnSyncPlan } from "./sync.ts";
+import { planToArgs } from "./args.ts";
+import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
+
+type Flag =
+  | "becomeRoot" | "mapSubids" | "unshareNet" | "unshareIpc" | "unsharePid" | "unshareUts" | "unshareCgroup"
+  | "suppressChown" | "suppressSync" | "newSessionKeyring" | "newSession" | "dieWithParent" | "packFds" | "debug";
+
+interface State {
+  ops: readonly Operation[];
+  flags: Readonly<Record<Flag, boolean>>;
+  hostname: string | null;
+  setenv: readonly (readonly [string, string])[];
+  unsetenv: readonly string[];
+  chdir: string | null;
+  /** Complete environment (from fromPlan); null: the spawn's env or process.env. */
+  env: Readonly<Record<string, string>> | null;
+  onStatus: ((s: SandboxStatus) => void) | null;
+  warm: boolean;
+}
+
+export interface SandboxOptions {
+  /**
+   * Use the shared warm stage server (default). false, or BUN_SANDBOX_WARM=0 in the
+   * environment, starts a fresh stage process per spawn instead.
+   */
+  warm?: boolean;
+}
+
+export interface TmpfsOptions {
+  /** Size in bytes. */
+  size?: number;
+  /** Mode of the tmpfs root (default 0755, 01777 under /tmp and /var/tmp). */
+  mode?: number;
+}
+
+export interface OverlayLayers {
+  /** Lower directories, bottom first. */
+  lower: string[];
+  /** Upper directory, or "tmpfs" for a fresh one; omitted: read-only (needs two lower dirs). */
+  upper?: string;
+  /** Work directory on the upper directory's filesystem (not with "tmpfs"). */
+  work?: string;
+}
+
+const FLAGS: Flag[] = [
+  "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
+  "suppressChown", "suppressSync", "newSessionKeyring", "newSession", "dieWithParent", "packFds", "debug",
+];
+
+const abs = (p: string) => absolutize(p, process.cwd());
+
+export class Sandbox {
+  private constructor(private readonly s: State) {}
+
+  /** @internal */
+  static create(options: SandboxOptions = {}): Sandbox {
+    const flags = Object.fromEntries(FLAGS.map((f) => [f, false])) as Record<Flag, boolean>;
+    return new Sandbox({ ops: [], flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true });
+  }
+
+  /** Rebuilds a sandbox from a plan (toPlan's output); the plan's env becomes the base environment. */
+  static fromPlan(plan: Plan, options: SandboxOptions = {}): Sandbox {
+    validatePlan(plan, { requireCommand: false });
+    const flags = Object.fromEntries(FLAGS.map((f) => [f, plan[f]])) as Record<Flag, boolean>;
+    return new Sandbox({
+      ops: plan.ops.map((op) => structuredClone(op)), flags, hostname: plan.hostname, setenv: [], unsetenv: [],
+      chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true,
+    });
+  }
+
+  private with(patch: Partial<State>): Sandbox {
+    return new Sandbox({ ...this.s, ...patch });
+  }
+
+  private op(method: string, op: Operation): Sandbox {
+    validateOperation(op, `${method}()`);
+    return this.with({ ops: [...this.s.ops, op] });
+  }
+
+  private flag(f: Flag): Sandbox {
+    return this.with({ flags: { ...this.s.flags, [f]: true } });
+  }
+
+  private bindOp(method: string, src: string, dst: string, readonly: boolean, optional: boolean, nofollow: boolean, device?: boolean): Sandbox {
+    if (typeof src !== "string" || typeof dst !== "string") throw new PlanError(`${method}()`, "needs a source and a destination path");
+    const relative = src.startsWith("+");
+    const op: BindOp = { kind: "bind", src: abs(relative ? src.slice(1) : src), dst: abs(dst), readonly, optional, relative, nofollow };
+    if (device !== undefined) op.device = device;
+    return this.op(method, op);
+  }
+
+  /** Recursive bind, writable. A source starting with "+" is taken inside the sandbox. */
+  bind(src: string, dst: string): Sandbox {
+    return this.bindOp("bind", src, dst, false, false, false);
+  }
+  /** Recursive bind, read-only on every submount. */
+  roBind(src: string, dst: string): Sandbox {
+    return this.bindOp("roBind", src, dst, true, false, false);
+  }
+  bindTry(src: string, dst: string): Sandbox {
+    return this.bindOp("bindTry", src, dst, false, true, false);
+  }
+  roBindTry(src: string, dst: string): Sandbox {
+    return this.bindOp("roBindTry", src, dst, true, true, false);
+  }
+  bindNofollow(src: string, dst: string): Sandbox {
+    return this.bindOp("bindNofollow", src, dst, false, false, true);
+  }
+  roBindNofollow(src: string, dst: string): Sandbox {
+    return this.bindOp("roBindNofollow", src, dst, true, false, true);
+  }
+  tmpfs(dst: string, options: TmpfsOptions = {}): Sandbox {
+    return this.op("tmpfs", { kind: "tmpfs", dst: abs(dst), ...(options.size !== undefined ? { size: options.size } : {}), ...(options.mode !== undefined ? { mode: options.mode } : {}) });
+  }
+  dev(dst: string): Sandbox {
+    return this.op("dev", { kind: "dev", dst: abs(dst), console: null });
+  }
+  proc(dst: string): Sandbox {
+    return this.op("proc", { kind: "proc", dst: abs(dst) });
+  }
+  dir(dst: string, options: { mode?: number } = {}): Sandbox {
+    if (options.mode !== undefined) requireMode("dir().mode", options.mode);
+    return this.op("dir", { kind: "dir", dst: abs(dst), ...(options.mode !== undefined ? { mode: options.mode } : {}) });
+  }
+  symlink(target: string, dst: string): Sandbox {
+    return this.op("symlink", { kind: "symlink", target, dst: abs(dst) });
+  }
+  write(data: string, dst: string): Sandbox {
+    return this.op("write", { kind: "write", data, dst: abs(dst) });
+  }
+  overlay(layers: OverlayLayers, dst: string): Sandbox {
+    const upper = layers.upper === undefined ? null : layers.upper === "tmpfs" ? "tmpfs" : abs(layers.upper);
+    return this.op("overlay", { kind: "overlay", lower: (layers.lower ?? []).map(abs), upper, work: layers.work === undefined ? null : abs(layers.work), dst: abs(dst) });
+  }
+  setenv(name: string, value: string): Sandbox {
+    if (typeof name !== "string" || name === "" || name.includes("=")) throw new PlanError("setenv()", `invalid variable name ${JSON.stringify(name)}`);
+    return this.with({ setenv: [...this.s.setenv, [name, String(value)]] });
+  }
+  unsetenv(name: string): Sandbox {
+    return this.with({ unsetenv: [...this.s.unsetenv, name] });
+  }
+  /** Working directory inside the sandbox (default "/"). */
+  chdir(dir: string): Sandbox {
+    return this.with({ chdir: abs(dir) });
+  }
+  becomeRoot(): Sandbox {
+    return this.flag("becomeRoot");
+  }
+  mapSubids(): Sandbox {
+    return this.flag("mapSubids").flag("becomeRoot");
+  }
+  suppressChown(): Sandbox {
+    return this.flag("suppressChown");
+  }
+  suppressSync(): Sandbox {
+    return this.flag("suppressSync");
+  }
+  unshareNet(): Sandbox {
+    return this.flag("unshareNet");
+  }
+  unshareIpc(): Sandbox {
+    return this.flag("unshareIpc");
+  }
+  newSessionKeyring(): Sandbox {
+    return this.flag("newSessionKeyring");
+  }
+  packFds(): Sandbox {
+    return this.flag("packFds");
+  }
+  /** Print each applied operation to the sandbox's stderr. */
+  debug(): Sandbox {
+    return this.flag("debug");
+  }
+  /** A PID namespace: PID 1 is a small init that reaps orphans and forwards signals. */
+  unsharePid(): Sandbox {
+    return this.flag("unsharePid");
+  }
+  /** Every process of the sandbox dies when this process dies. */
+  dieWithParent(): Sandbox {
+    return this.flag("dieWithParent");
+  }
+  /** The command runs in a new session (setsid): no controlling terminal. */
+  newSession(): Sandbox {
+    return this.flag("newSession");
+  }
+  unshareUts(): Sandbox {
+    return this.flag("unshareUts");
+  }
+  /** A UTS namespace with this hostname. */
+  hostname(name: string): Sandbox {
+    if (typeof name !== "string" || name.length === 0 || name.length > 64) throw new PlanError("hostname()", "must be 1 to 64 characters");
+    return this.flag("unshareUts").with({ hostname: name });
+  }
+  unshareCgroup(): Sandbox {
+    return this.flag("unshareCgroup");
+  }
+  /** Called with the sandbox's host pid and namespace ids once it runs, and with its exit status. */
+  onStatus(fn: (status: SandboxStatus) => void): Sandbox {
+    return this.with({ onStatus: fn });
+  }
+
+  /** The plan the stage would run for `cmd` (default: none yet). */
+  toPlan(cmd: readonly string[] = [], options: Pick<SandboxSpawnOptions, "cwd" | "env"> = {}): Plan {
+    const base = options.env ?? this.s.env ?? process.env;
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+    for (const [k, v] of this.s.setenv) env[k] = v;
+    for (const k of this.s.unsetenv) delete env[k];
+    const plan: Plan = {
+      ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
+      ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname,
+    };
+    return plan;
+  }
+
+  /** The equivalent `sandbox` command line (throws for settings the CLI does not have). */
+  toArgs(cmd: readonly string[] = []): string[] {
+    return planToArgs(this.toPlan(cmd, { env: {} }), { setenv: this.s.setenv, unsetenv: this.s.unsetenv, chdir: this.s.chdir });
+  }
+
+  private planFor(cmd: readonly string[], options: Pick<SandboxSpawnOptions, "cwd" | "env">): Plan {
+    if (!Array.isArray(cmd) || cmd.length === 0) throw new PlanError("spawn()", "needs a command: spawn([\"program\", ...args])");
+    return validatePlan(this.toPlan(cmd, options));
+  }
+
+  /** Runs `cmd` in the sandbox; like Bun.spawn. */
+  spawn(cmd: readonly string[], options: SandboxSpawnOptions = {}): SandboxSubprocess {
+    return new SandboxProcess(this.planFor(cmd, options), options, this.s.warm, this.s.onStatus);
+  }
+
+  /** Runs `cmd` in the sandbox and waits; like Bun.spawnSync. */
+  spawnSync(cmd: readonly string[], options: SandboxSpawnSyncOptions = {}): SandboxSyncResult {
+    return spawnSyncPlan(this.planFor(cmd, options), options, this.s.warm, this.s.onStatus);
+  }
+}

@@ -1,0 +1,114 @@
+// Starting one sandbox through a stage server and reading its status events.
+import { closeQuiet, pipe2 } from "../sys/fd.ts";
+import { libc, errno } from "../sys/libc.ts";
+import { poll, POLLIN } from "../sys/socket.ts";
+import { Errno } from "../sys/errno.ts";
+import type { Plan } from "../plan/types.ts";
+import type { StatusEvent } from "../stage/status.ts";
+import { coldServer, shutdownWarmServer, warmServer } from "./server.ts";
+import { SandboxError } from "./types.ts";
+
+/** Line reader over the per-sandbox status pipe: blocking (poll) or async (Bun's reader). */
+export class StatusReader {
+  private pending = "";
+  private eof = false;
+
+  constructor(readonly fd: number) {}
+
+  private take(): StatusEvent | null {
+    const nl = this.pending.indexOf("\n");
+    if (nl < 0) return null;
+    const line = this.pending.slice(0, nl);
+    this.pending = this.pending.slice(nl + 1);
+    return JSON.parse(line) as StatusEvent;
+  }
+
+  /** Next event, waiting up to `timeoutMs` (-1: forever); null at end of stream or timeout. */
+  nextSync(timeoutMs = -1): StatusEvent | null {
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    const buf = Buffer.allocUnsafe(4096);
+    for (;;) {
+      const ev = this.take();
+      if (ev || this.eof) return ev;
+      const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
+      if (poll([{ fd: this.fd, events: POLLIN, revents: 0 }], left) === 0) return null;
+      const n = Number(libc.read(this.fd, buf, buf.length));
+      if (n < 0) {
+        if (errno() === Errno.EINTR) continue;
+        this.eof = true;
+      } else if (n === 0) {
+        this.eof = true;
+      } else {
+        this.pending += buf.toString("utf8", 0, n);
+      }
+    }
+  }
+
+  get ended(): boolean {
+    return this.eof && this.pending.indexOf("\n") < 0;
+  }
+
+  /** The remaining events, read without blocking the event loop. */
+  async *events(): AsyncGenerator<StatusEvent> {
+    for (let ev = this.take(); ev; ev = this.take()) yield ev;
+    if (this.eof) return;
+    const decoder = new TextDecoder();
+    for await (const chunk of Bun.file(this.fd).stream()) {
+      this.pending += decoder.decode(chunk, { stream: true });
+      for (let ev = this.take(); ev; ev = this.take()) yield ev;
+    }
+    this.eof = true;
+  }
+
+  close(): void {
+    closeQuiet(this.fd);
+  }
+}
+
+export interface Launched {
+  pid: number;
+  status: StatusReader;
+  /** Events that arrived before "spawned" (a fast sandbox may report first). */
+  early: StatusEvent[];
+}
+
+// A warm server answers within a millisecond; a cold one needs a Bun start.
+const SPAWN_TIMEOUT_MS = 30_000;
+
+function tryLaunch(plan: Plan, targets: number[], io: number[], warm: boolean): Launched | null {
+  const server = warm ? warmServer() : coldServer();
+  if (!server) return null;
+  const [statusRead, statusWrite] = pipe2();
+  const status = new StatusReader(statusRead);
+  try {
+    server.send({ plan, targets }, [statusWrite, ...io]);
+  } catch {
+    status.close();
+    if (warm) shutdownWarmServer();
+    return null;
+  } finally {
+    closeQuiet(statusWrite);
+  }
+  const early: StatusEvent[] = [];
+  for (;;) {
+    const ev = status.nextSync(SPAWN_TIMEOUT_MS);
+    if (ev === null) {
+      // The server died before forking (or never answered): nothing was started.
+      status.close();
+      if (warm) shutdownWarmServer();
+      return null;
+    }
+    if (ev.event === "spawned") return { pid: ev.pid, status, early };
+    early.push(ev);
+  }
+}
+
+/**
+ * Hands the plan and the sandbox's fds (`io[i]` becomes fd `targets[i]` in the sandbox) to the
+ * warm server, or to a cold one when the warm one is disabled or unavailable.
+ */
+export function launch(plan: Plan, targets: number[], io: number[], preferWarm: boolean): Launched {
+  const launched = (preferWarm ? tryLaunch(plan, targets, io, true) : null) ?? tryLaunch(plan, targets, io, false);
+  if (!launched) throw new SandboxError("bun-sandbox: the stage server could not be started (is dist/stage-server.cjs built? run `npm run build`)", 1);
+  return launched;
+}

@@ -1,0 +1,91 @@
+// Host side of the stage server (src/stage/server.ts): starts it, keeps the warm one, sends
+// requests. The host process is multithreaded and never unshares or forks itself.
+import type { Subprocess } from "bun";
+import { closeQuiet } from "../sys/fd.ts";
+import { sendWithFds, socketpair } from "../sys/socket.ts";
+import type { StageRequest } from "../stage/server.ts";
+
+const SERVER_PATH = new URL("../../dist/stage-server.cjs", import.meta.url).pathname;
+
+export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
+  BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_numberOfGCMarkers: "1",
+  MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useWarmUpMarkedBlocks: "0",
+};
+
+/** The server's environment: the single-thread variables, PATH, and our own switches. */
+function serverEnv(): Record<string, string> {
+  const env: Record<string, string> = { ...SINGLE_THREAD_ENV, PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith("BUN_SANDBOX_") && v !== undefined) env[k] = v;
+  return env;
+}
+
+export class StageServer {
+  private alive = true;
+
+  private constructor(
+    readonly proc: Subprocess,
+    private sock: number,
+    readonly oneshot: boolean,
+  ) {
+    void proc.exited.then(() => {
+      this.alive = false;
+    });
+  }
+
+  static start(oneshot: boolean): StageServer {
+    const [mine, theirs] = socketpair();
+    try {
+      const proc = Bun.spawn([process.execPath, SERVER_PATH, ...(oneshot ? ["--oneshot"] : [])], {
+        stdio: ["ignore", "inherit", "inherit", theirs],
+        env: serverEnv(),
+      });
+      // The warm server must not keep the host alive; it exits when the host's end closes.
+      proc.unref();
+      return new StageServer(proc, mine, oneshot);
+    } finally {
+      closeQuiet(theirs);
+    }
+  }
+
+  get usable(): boolean {
+    return this.alive && this.sock >= 0;
+  }
+
+  /** Sends one request; fds[0] is the status pipe. Throws when the server is gone. */
+  send(req: StageRequest, fds: number[]): void {
+    sendWithFds(this.sock, Buffer.from(JSON.stringify(req)), fds);
+    if (this.oneshot) this.close();
+  }
+
+  close(): void {
+    if (this.sock >= 0) closeQuiet(this.sock);
+    this.sock = -1;
+  }
+}
+
+let warm: StageServer | null = null;
+
+/** The shared warm server, started on first use; null when BUN_SANDBOX_WARM=0. */
+export function warmServer(): StageServer | null {
+  if (process.env.BUN_SANDBOX_WARM === "0") return null;
+  if (warm && !warm.usable) {
+    warm.close();
+    warm = null;
+  }
+  return (warm ??= StageServer.start(false));
+}
+
+/** A fresh one-request server (the cold path): one Bun start per sandbox. */
+export function coldServer(): StageServer {
+  return StageServer.start(true);
+}
+
+/** Closes the warm server's socket: it exits once its sandboxes have ended. */
+export function shutdownWarmServer(): void {
+  warm?.close();
+  warm = null;
+}
+
+export function warmServerPid(): number | null {
+  return warm?.usable ? warm.proc.pid : null;
+}

@@ -1,0 +1,217 @@
+// A running sandbox, shaped like Bun's Subprocess.
+import type { FileSink } from "bun";
+import { closeQuiet, open, pipe2 } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
+import { signalName, signalNumber } from "../sys/signals.ts";
+import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
+import type { Plan } from "../plan/types.ts";
+import { launch, type Launched } from "./launch.ts";
+import type { StatusEvent } from "../stage/status.ts";
+import { SandboxError, type SandboxSpawnOptions, type SandboxStatus, type SandboxSubprocess, type StdioOption } from "./types.ts";
+
+let devNull = -1;
+/** One /dev/null fd for every "ignore" (the server gets its own copy per request). */
+export function nullFd(): number {
+  if (devNull < 0) devNull = open("/dev/null", O.RDWR);
+  return devNull;
+}
+
+export interface IoSetup {
+  /** fds to hand over, in the order of `targets`. */
+  io: number[];
+  targets: number[];
+  /** Host ends of "pipe" streams, by sandbox fd. */
+  hostEnds: Map<number, number>;
+  /** Child ends to close once the server has its copies. */
+  childEnds: number[];
+}
+
+/** Turns Bun-style stdio options into fds to hand to the sandbox. */
+export function setupIo(slots: StdioOption[], pipeFor: (target: number) => "read" | "write"): IoSetup {
+  const out: IoSetup = { io: [], targets: [], hostEnds: new Map(), childEnds: [] };
+  try {
+    slots.forEach((slot, target) => {
+      if (slot === "pipe") {
+        const [r, w] = pipe2();
+        const childEnd = pipeFor(target) === "read" ? r : w;
+        out.hostEnds.set(target, childEnd === r ? w : r);
+        out.childEnds.push(childEnd);
+        out.io.push(childEnd);
+      } else if (slot === "inherit") {
+        out.io.push(target);
+      } else if (slot === "ignore") {
+        out.io.push(nullFd());
+      } else if (typeof slot === "number" && Number.isInteger(slot) && slot >= 0) {
+        out.io.push(slot);
+      } else {
+        throw new SandboxError(`stdio[${target}]: expected "pipe", "inherit", "ignore" or an fd, got ${JSON.stringify(slot)}`, 2);
+      }
+      out.targets.push(target);
+    });
+  } catch (e) {
+    for (const fd of [...out.childEnds, ...out.hostEnds.values()]) closeQuiet(fd);
+    throw e;
+  }
+  return out;
+}
+
+export function stdioSlots(opts: { stdin?: unknown; stdout?: StdioOption; stderr?: StdioOption; stdio?: StdioOption[] }, dflt: [StdioOption, StdioOption, StdioOption]): StdioOption[] {
+  const slots: StdioOption[] = [...(opts.stdio ?? dflt)];
+  for (let i = 0; i < 3; i++) slots[i] ??= dflt[i]!;
+  if (opts.stdin !== undefined) slots[0] = opts.stdin as StdioOption;
+  if (opts.stdout !== undefined) slots[1] = opts.stdout;
+  if (opts.stderr !== undefined) slots[2] = opts.stderr;
+  return slots;
+}
+
+/** A readable stream over a pipe's read end that closes the fd when done or cancelled. */
+function readableFromFd(fd: number): ReadableStream<Uint8Array> {
+  const reader = Bun.file(fd).stream().getReader();
+  let closed = false;
+  const done = () => {
+    if (!closed) closeQuiet(fd);
+    closed = true;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done: end } = await reader.read();
+      if (end) {
+        done();
+        controller.close();
+      } else {
+        controller.enqueue(value);
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      done();
+    },
+  });
+}
+
+/** A FileSink over a pipe's write end; end() also closes the fd so the command sees EOF. */
+function sinkFromFd(fd: number): FileSink {
+  const sink = Bun.file(fd).writer();
+  let closed = false;
+  const close = () => {
+    if (!closed) closeQuiet(fd);
+    closed = true;
+  };
+  const wrapper: Pick<FileSink, "write" | "flush" | "end" | "start" | "ref" | "unref"> = {
+    write: (chunk) => sink.write(chunk),
+    flush: () => sink.flush(),
+    end: (error?: Error) => {
+      const r = sink.end(error);
+      if (r instanceof Promise) return r.finally(close);
+      close();
+      return r;
+    },
+    start: (options) => sink.start(options),
+    ref: () => sink.ref(),
+    unref: () => sink.unref(),
+  };
+  return wrapper as FileSink;
+}
+
+export class SandboxProcess implements SandboxSubprocess {
+  readonly pid: number;
+  readonly stdin: FileSink | undefined;
+  readonly stdout: ReadableStream<Uint8Array> | undefined;
+  readonly stderr: ReadableStream<Uint8Array> | undefined;
+  readonly exited: Promise<number>;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  killed = false;
+  private ready = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Signals go through a pidfd: the pid itself may be reused once the server has reaped it. */
+  private pidfd = -1;
+
+  constructor(plan: Plan, opts: SandboxSpawnOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null) {
+    const slots = stdioSlots(opts, ["ignore", "pipe", "inherit"]);
+    const io = setupIo(slots, (t) => (t === 0 ? "read" : "write"));
+    let launched;
+    try {
+      launched = launch({ ...plan, fds: io.targets.filter((t) => t > 2) }, io.targets, io.io, warm);
+    } catch (e) {
+      for (const fd of io.hostEnds.values()) closeQuiet(fd);
+      throw e;
+    } finally {
+      for (const fd of io.childEnds) closeQuiet(fd);
+    }
+    this.pid = launched.pid;
+    try {
+      this.pidfd = pidfdOpen(this.pid);
+    } catch {
+      // already ended and reaped: nothing left to signal
+    }
+    const hostIn = io.hostEnds.get(0);
+    const hostOut = io.hostEnds.get(1);
+    const hostErr = io.hostEnds.get(2);
+    this.stdin = hostIn === undefined ? undefined : sinkFromFd(hostIn);
+    this.stdout = hostOut === undefined ? undefined : readableFromFd(hostOut);
+    this.stderr = hostErr === undefined ? undefined : readableFromFd(hostErr);
+    const killSignal = opts.killSignal ?? "SIGTERM";
+    if (opts.timeout !== undefined && opts.timeout > 0) this.timer = setTimeout(() => this.kill(killSignal), opts.timeout);
+    if (opts.signal) {
+      if (opts.signal.aborted) this.kill(killSignal);
+      else opts.signal.addEventListener("abort", () => this.kill(killSignal), { once: true });
+    }
+
+    this.exited = this.follow(launched, opts, onStatus);
+    // A caller that never awaits `exited` must not crash the host with an unhandled rejection.
+    this.exited.catch(() => {});
+  }
+
+  /** Reads the status events until the exit; resolves with the exit code or rejects with the cause. */
+  private async follow(launched: Launched, opts: SandboxSpawnOptions, onStatus: ((s: SandboxStatus) => void) | null): Promise<number> {
+    let failure: SandboxError | undefined;
+    let waitStatus: number | null = null;
+    const handle = (ev: StatusEvent) => {
+      if (ev.event === "ready") {
+        this.ready = true;
+        onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces });
+      } else if (ev.event === "error") {
+        failure = new SandboxError(ev.message, ev.exitCode, ev.errno);
+      } else if (ev.event === "exit") {
+        waitStatus = ev.status;
+      }
+    };
+    try {
+      for (const ev of launched.early) handle(ev);
+      for await (const ev of launched.status.events()) {
+        handle(ev);
+        if (waitStatus !== null) break;
+      }
+    } finally {
+      launched.status.close();
+      if (this.timer) clearTimeout(this.timer);
+      if (this.pidfd >= 0) closeQuiet(this.pidfd);
+      this.pidfd = -1;
+    }
+    const status = waitStatus as number | null;
+    if (status === null) {
+      failure ??= new SandboxError("bun-sandbox: the stage server ended without reporting the sandbox's exit", 1);
+      this.exitCode = 1;
+    } else if (wifsignaled(status)) {
+      this.signalCode = signalName(wtermsig(status)) as NodeJS.Signals;
+      if (!this.ready && !failure) failure = new SandboxError(`sandbox killed by ${this.signalCode} during setup`, exitCodeOf(status));
+    } else {
+      this.exitCode = exitCodeOf(status);
+    }
+    onStatus?.({ type: "exited", pid: this.pid, exitCode: this.exitCode, signalCode: this.signalCode });
+    opts.onExit?.(this, this.exitCode, this.signalCode, failure);
+    if (failure) throw failure;
+    return this.exitCode ?? exitCodeOf(status!);
+  }
+
+  kill(signal: NodeJS.Signals | number = "SIGTERM"): void {
+    if (this.pidfd < 0) return;
+    this.killed = true;
+    try {
+      pidfdSendSignal(this.pidfd, signalNumber(signal));
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// spawnSync: the same launch, waited for on this thread; "pipe" output is captured in memfds, so
+// a command writing more than a pipe holds never blocks on a reader that is not reading.
+import { closeQuiet, open, writeAll } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
+import { readFile } from "../sys/fs.ts";
+import { memfdCreate } from "../sys/socket.ts";
+import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
+import { signalName, signalNumber } from "../sys/signals.ts";
+import type { Plan } from "../plan/types.ts";
+import { launch } from "./launch.ts";
+import { nullFd, stdioSlots } from "./subprocess.ts";
+import { SandboxError, type SandboxSpawnSyncOptions, type SandboxStatus, type SandboxSyncResult, type StdioOption } from "./types.ts";
+
+export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null): SandboxSyncResult {
+  const input = opts.stdin;
+  const slots = stdioSlots({ ...opts, stdin: typeof input === "string" || input instanceof Uint8Array ? "pipe" : input }, ["ignore", "pipe", "pipe"]);
+  const io: number[] = [];
+  const mine: number[] = [];
+  const captured = new Map<number, number>();
+  try {
+    slots.forEach((slot: StdioOption, target) => {
+      if (slot === "pipe") {
+        const fd = memfdCreate(`sandbox-${target}`);
+        mine.push(fd);
+        if (target === 0) {
+          if (typeof input === "string" || input instanceof Uint8Array) writeAll(fd, typeof input === "string" ? Buffer.from(input) : input);
+          // The command reads from the start: hand over a fresh open file description.
+          const reopened = open(`/proc/self/fd/${fd}`, O.RDONLY);
+          mine.push(reopened);
+          io.push(reopened);
+        } else {
+          captured.set(target, fd);
+          io.push(fd);
+        }
+      } else if (slot === "inherit") io.push(target);
+      else if (slot === "ignore") io.push(nullFd());
+      else if (typeof slot === "number") io.push(slot);
+      else throw new SandboxError(`stdio[${target}]: expected "pipe", "inherit", "ignore" or an fd`, 2);
+    });
+    const targets = slots.map((_, i) => i);
+    const { pid, status, early } = launch({ ...plan, fds: targets.filter((t) => t > 2) }, targets, io, warm);
+    let pidfd = -1;
+    try {
+      pidfd = pidfdOpen(pid);
+      mine.push(pidfd);
+    } catch {
+      // already ended and reaped
+    }
+    let error: SandboxError | undefined;
+    let waitStatus: number | null = null;
+    let ready = false;
+    let timedOut = false;
+    const deadline = opts.timeout && opts.timeout > 0 ? Date.now() + opts.timeout : Infinity;
+    const handle = (ev: (typeof early)[number]) => {
+      if (ev.event === "ready") {
+        ready = true;
+        onStatus?.({ type: "started", pid, namespaces: ev.namespaces });
+      } else if (ev.event === "error") error = new SandboxError(ev.message, ev.exitCode, ev.errno);
+      else if (ev.event === "exit") waitStatus = ev.status;
+    };
+    early.forEach(handle);
+    try {
+      while (waitStatus === null) {
+        const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
+        const ev = status.nextSync(timedOut ? -1 : left);
+        if (ev) handle(ev);
+        else if (status.ended) break;
+        else if (!timedOut) {
+          timedOut = true;
+          try {
+            if (pidfd >= 0) pidfdSendSignal(pidfd, signalNumber(opts.killSignal ?? "SIGTERM"));
+          } catch {
+            // already gone
+          }
+        }
+      }
+    } finally {
+      status.close();
+    }
+    let exitCode: number | null = null;
+    let signalCode: NodeJS.Signals | null = null;
+    if (waitStatus === null) {
+      error ??= new SandboxError("bun-sandbox: the stage server ended without reporting the sandbox's exit", 1);
+      exitCode = 1;
+    } else if (wifsignaled(waitStatus)) {
+      signalCode = signalName(wtermsig(waitStatus)) as NodeJS.Signals;
+      if (!ready && !error) error = new SandboxError(`sandbox killed by ${signalCode} during setup`, exitCodeOf(waitStatus));
+    } else {
+      exitCode = exitCodeOf(waitStatus);
+    }
+    onStatus?.({ type: "exited", pid, exitCode, signalCode });
+    const out = (t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined);
+    return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out(1), stderr: out(2), error, exitedDueToTimeout: timedOut };
+  } finally {
+    for (const fd of mine) closeQuiet(fd);
+  }
+}

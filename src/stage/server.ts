@@ -1,0 +1,196 @@
+// The stage server: a single-threaded Bun process that the library starts once and keeps warm.
+// Each request arrives on a unix socket (fd 3) as one message, the plan as JSON with the
+// sandbox's stdio and extra fds attached (SCM_RIGHTS). A forked child runs the plan (runStage)
+// and execs the command; because the server has one thread, fork is safe and costs no Bun
+// start-up. Status events go to a per-request status pipe (see status.ts).
+//
+//   bun dist/stage-server.cjs [--oneshot]     (fd 3: SOCK_SEQPACKET socket to the host)
+//
+// Speed: children are forked ahead of time ("zygotes") and touch their working memory before a
+// request arrives, so neither the fork nor the copy-on-write faults after it are paid on the
+// request's path; the server warms its JIT while idle so children run compiled code.
+//
+// When the host goes away (EOF on the socket) sandboxes that asked for dieWithParent are killed;
+// the server exits once no sandbox is left. --oneshot serves a single request (the cold path).
+import { closeAllExcept, closeQuiet, dup3, F, fcntl } from "../sys/fd.ts";
+import { exit, fork, getppid, kill, pidfdOpen, prepareFork, setParentDeathSignal, threadCount, waitpid, WNOHANG } from "../sys/process.ts";
+import { poll, POLLIN, recvWithFds, sendWithFds, socketpair, type PollFd } from "../sys/socket.ts";
+import { SIG } from "../sys/signals.ts";
+import type { Plan } from "../plan/types.ts";
+import { validatePlan } from "../plan/validate.ts";
+import { runStage } from "./run.ts";
+import { writeStatus } from "./status.ts";
+import { SetupError } from "./errors.ts";
+import { rawStderr } from "./exec.ts";
+import { trace } from "../sys/trace.ts";
+import { warmUp, warmUpRound } from "./warmup.ts";
+
+export interface StageRequest {
+  plan: Plan;
+  /** Target fd numbers, in the sandbox, of the fds attached after the status fd. */
+  targets: number[];
+}
+
+interface Running {
+  pid: number;
+  pidfd: number;
+  statusFd: number;
+  dieWithParent: boolean;
+}
+
+interface Zygote {
+  pid: number;
+  sock: number;
+}
+
+const SOCK = 3;
+const POOL_SIZE = 2;
+
+/** In the sandbox's process: put the attached fds where the plan wants them, then run the plan. */
+function runChild(req: StageRequest, statusFd: number, io: number[]): never {
+  let status = statusFd;
+  trace("request in child");
+  try {
+    // Zygotes die with the server; a sandbox only when it asked to.
+    if (!req.plan.dieWithParent) setParentDeathSignal(0);
+    // Move everything out of the way first, so no target overwrites a source still needed.
+    const high = io.map((fd) => fcntl(fd, F.DUPFD_CLOEXEC, 1000));
+    status = fcntl(statusFd, F.DUPFD_CLOEXEC, 1000);
+    closeAllExcept([...high, status], 0);
+    req.targets.forEach((target, i) => dup3(high[i]!, target, 0));
+    for (const fd of high) closeQuiet(fd);
+    const plan: Plan = { ...req.plan, fds: req.targets.filter((t) => t > 2) };
+    trace("fds installed");
+    runStage(plan, { statusFd: status });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    writeStatus(status, { event: "error", message, errno: e instanceof SetupError ? (e.errno ?? null) : null, exitCode: 1 });
+    exit(1);
+  }
+}
+
+/**
+ * A child forked ahead of time: it dies with the server, touches the memory a sandbox setup
+ * writes (so the copy-on-write faults happen now), then waits for its one request.
+ */
+function startZygote(serverPid: number, prefault: boolean): Zygote {
+  const [mine, theirs] = socketpair();
+  const pid = fork();
+  if (pid === 0) {
+    setParentDeathSignal(SIG.KILL);
+    if (getppid() !== serverPid) exit(0);
+    closeAllExcept([theirs], 3);
+    if (prefault) warmUpRound();
+    const msg = recvWithFds(theirs);
+    if (msg === null) exit(0);
+    closeQuiet(theirs);
+    const [statusFd, ...io] = msg.fds;
+    runChild(JSON.parse(msg.data.toString("utf8")) as StageRequest, statusFd!, io);
+  }
+  closeQuiet(theirs);
+  return { pid, sock: mine };
+}
+
+function serve(oneshot: boolean): never {
+  if (threadCount() !== 1) {
+    rawStderr(`bun-sandbox stage server: ${threadCount()} threads; it must be started with the single-thread variables`);
+    exit(70);
+  }
+  prepareFork();
+  const serverPid = process.pid;
+  const running = new Map<number, Running>();
+  const pool: Zygote[] = [];
+  let hostConnected = true;
+  let served = 0;
+  // Warm the JIT while idle (not in --oneshot mode: one request does not pay it back).
+  let warmRounds = oneshot || process.env.BUN_SANDBOX_NO_WARMUP === "1" ? 0 : 400;
+  const poolSize = oneshot ? 0 : POOL_SIZE;
+
+  for (;;) {
+    const listen = hostConnected && !(oneshot && served > 0);
+    if (!listen) {
+      for (const z of pool.splice(0)) retireZygote(z);
+      if (running.size === 0) exit(0);
+    }
+    const fds: PollFd[] = [];
+    if (listen) fds.push({ fd: SOCK, events: POLLIN, revents: 0 });
+    const order = [...running.values()];
+    for (const r of order) fds.push({ fd: r.pidfd, events: POLLIN, revents: 0 });
+    if (listen && (pool.length < poolSize || warmRounds > 0) && poll(fds, 0) === 0) {
+      // Idle: refill the zygote pool first, then warm up in small steps.
+      if (pool.length < poolSize) pool.push(startZygote(serverPid, warmRounds <= 0 && process.env.BUN_SANDBOX_NO_PREFAULT !== "1"));
+      else {
+        warmUp(20);
+        warmRounds -= 20;
+        // Zygotes forked before the warm-up ended run cold code: replace them once it is done.
+        if (warmRounds <= 0) for (const z of pool.splice(0)) retireZygote(z);
+      }
+      continue;
+    }
+    poll(fds);
+
+    let i = 0;
+    if (listen) {
+      const sock = fds[i++]!;
+      if (sock.revents) {
+        const msg = recvWithFds(SOCK);
+        if (msg === null) {
+          hostConnected = false;
+          for (const r of running.values()) if (r.dieWithParent) kill(r.pid, SIG.KILL);
+        } else {
+          served++;
+          trace("request");
+          handle(msg.data, msg.fds);
+        }
+      }
+    }
+    for (const r of order) {
+      const p = fds[i++]!;
+      if (!p.revents) continue;
+      const w = waitpid(r.pid, WNOHANG);
+      if (w.pid !== r.pid) continue;
+      writeStatus(r.statusFd, { event: "exit", status: w.status });
+      closeQuiet(r.statusFd);
+      closeQuiet(r.pidfd);
+      running.delete(r.pid);
+    }
+  }
+
+  function retireZygote(z: Zygote): void {
+    closeQuiet(z.sock);
+    waitpid(z.pid);
+  }
+
+  function fail(statusFd: number, fds: number[], message: string, code: number): void {
+    writeStatus(statusFd, { event: "error", message, errno: null, exitCode: code });
+    writeStatus(statusFd, { event: "exit", status: code << 8 });
+    for (const fd of fds) closeQuiet(fd);
+  }
+
+  function handle(data: Buffer, fds: number[]): void {
+    const [statusFd, ...io] = fds;
+    if (statusFd === undefined) return; // nothing to report to: a malformed request
+    let req: StageRequest;
+    try {
+      req = JSON.parse(data.toString("utf8")) as StageRequest;
+      validatePlan(req.plan);
+      if (!Array.isArray(req.targets) || req.targets.length !== io.length) throw new Error("request: targets do not match the attached fds");
+    } catch (e) {
+      return fail(statusFd, fds, e instanceof Error ? e.message : String(e), 2);
+    }
+    let pid: number;
+    try {
+      const z = pool.shift() ?? startZygote(serverPid, false);
+      sendWithFds(z.sock, data, fds);
+      closeQuiet(z.sock);
+      pid = z.pid;
+    } catch (e) {
+      return fail(statusFd, fds, `starting the sandbox: ${e instanceof Error ? e.message : String(e)}`, 1);
+    }
+    for (const fd of io) closeQuiet(fd);
+    writeStatus(statusFd, { event: "spawned", pid });
+    running.set(pid, { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: req.plan.dieWithParent });
+  }
+}
+
+serve(process.argv.includes("--oneshot"));
