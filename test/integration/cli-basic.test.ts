@@ -217,6 +217,13 @@ describe.each(WHO)("as %s", (who) => {
     expect(lines).toContain("sandbox: skipped (no source): bind /no/such -> /x (rw,try)");
   });
 
+  test("the command starts with default signal dispositions and nothing blocked (Bun ignores SIGPIPE)", () => {
+    const r = sandbox(who, [...RO, "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
+    expect(r.stdout.trim().split("\n")).toEqual(["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]);
+    const pipe = run(who, ["sh", "-c", `${BIN} --ro-bind / / sh -c 'yes | head -c 3 >/dev/null; echo "\${PIPESTATUS:-done}"'`]);
+    expect(pipe.stderr).not.toContain("Broken pipe");
+  });
+
   test("no command runs bash", () => {
     const r = sandbox(who, [...RO], { stdin: "echo $BASH_VERSION | cut -c1\n" });
     expect(r.code).toBe(0);
