@@ -6,7 +6,9 @@ import { Errno } from "../sys/errno.ts";
 import type { Plan } from "../plan/types.ts";
 import type { StatusEvent } from "../stage/status.ts";
 import { coldServer, shutdownWarmServer, warmServer } from "./server.ts";
-import { SandboxError } from "./types.ts";
+import { SandboxError, type SandboxStatus } from "./types.ts";
+import { exitCodeOf, wifsignaled, wtermsig } from "../sys/process.ts";
+import { signalName } from "../sys/signals.ts";
 
 /** Line reader over the per-sandbox status pipe: blocking (poll) or async (Bun's reader). */
 export class StatusReader {
@@ -111,4 +113,57 @@ export function launch(plan: Plan, targets: number[], io: number[], preferWarm: 
   const launched = (preferWarm ? tryLaunch(plan, targets, io, true) : null) ?? tryLaunch(plan, targets, io, false);
   if (!launched) throw new SandboxError("bun-sandbox: the stage server could not be started (is dist/stage-server.cjs built? run `npm run build`)", 1);
   return launched;
+}
+
+export interface Outcome {
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  /** Why the sandbox did not run its command to the end, when it did not. */
+  error: SandboxError | undefined;
+}
+
+/** What the status events of one sandbox amount to; shared by spawn and spawnSync. */
+export class StatusTracker {
+  ready = false;
+  error: SandboxError | undefined;
+  waitStatus: number | null = null;
+
+  constructor(
+    private readonly pid: number,
+    private readonly onStatus: ((s: SandboxStatus) => void) | null,
+  ) {}
+
+  get done(): boolean {
+    return this.waitStatus !== null;
+  }
+
+  handle(ev: StatusEvent): void {
+    if (ev.event === "ready") {
+      this.ready = true;
+      this.onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces });
+    } else if (ev.event === "error") {
+      this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
+    } else if (ev.event === "exit") {
+      this.waitStatus = ev.status;
+    }
+  }
+
+  /** The outcome once the events have ended (reports "exited" to onStatus). */
+  finish(): Outcome {
+    const status = this.waitStatus;
+    let exitCode: number | null = null;
+    let signalCode: NodeJS.Signals | null = null;
+    let error = this.error;
+    if (status === null) {
+      error ??= new SandboxError("bun-sandbox: the stage server ended without reporting the sandbox's exit", 1);
+      exitCode = 1;
+    } else if (wifsignaled(status)) {
+      signalCode = signalName(wtermsig(status)) as NodeJS.Signals;
+      if (!this.ready && !error) error = new SandboxError(`sandbox killed by ${signalCode} during setup`, exitCodeOf(status));
+    } else {
+      exitCode = exitCodeOf(status);
+    }
+    this.onStatus?.({ type: "exited", pid: this.pid, exitCode, signalCode });
+    return { exitCode, signalCode, error };
+  }
 }

@@ -2,11 +2,10 @@
 import type { FileSink } from "bun";
 import { closeQuiet, open, pipe2 } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
-import { signalName, signalNumber } from "../sys/signals.ts";
-import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
+import { signalNumber } from "../sys/signals.ts";
+import { pidfdOpen, pidfdSendSignal } from "../sys/process.ts";
 import type { Plan } from "../plan/types.ts";
-import { launch, type Launched } from "./launch.ts";
-import type { StatusEvent } from "../stage/status.ts";
+import { launch, StatusTracker, type Launched } from "./launch.ts";
 import { SandboxError, type SandboxSpawnOptions, type SandboxStatus, type SandboxSubprocess, type StdioOption } from "./types.ts";
 
 let devNull = -1;
@@ -122,7 +121,6 @@ export class SandboxProcess implements SandboxSubprocess {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   killed = false;
-  private ready = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Signals go through a pidfd: the pid itself may be reused once the server has reaped it. */
   private pidfd = -1;
@@ -165,23 +163,12 @@ export class SandboxProcess implements SandboxSubprocess {
 
   /** Reads the status events until the exit; resolves with the exit code or rejects with the cause. */
   private async follow(launched: Launched, opts: SandboxSpawnOptions, onStatus: ((s: SandboxStatus) => void) | null): Promise<number> {
-    let failure: SandboxError | undefined;
-    let waitStatus: number | null = null;
-    const handle = (ev: StatusEvent) => {
-      if (ev.event === "ready") {
-        this.ready = true;
-        onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces });
-      } else if (ev.event === "error") {
-        failure = new SandboxError(ev.message, ev.exitCode, ev.errno);
-      } else if (ev.event === "exit") {
-        waitStatus = ev.status;
-      }
-    };
+    const tracker = new StatusTracker(this.pid, onStatus);
     try {
-      for (const ev of launched.early) handle(ev);
+      for (const ev of launched.early) tracker.handle(ev);
       for await (const ev of launched.status.events()) {
-        handle(ev);
-        if (waitStatus !== null) break;
+        tracker.handle(ev);
+        if (tracker.done) break;
       }
     } finally {
       launched.status.close();
@@ -189,20 +176,12 @@ export class SandboxProcess implements SandboxSubprocess {
       if (this.pidfd >= 0) closeQuiet(this.pidfd);
       this.pidfd = -1;
     }
-    const status = waitStatus as number | null;
-    if (status === null) {
-      failure ??= new SandboxError("bun-sandbox: the stage server ended without reporting the sandbox's exit", 1);
-      this.exitCode = 1;
-    } else if (wifsignaled(status)) {
-      this.signalCode = signalName(wtermsig(status)) as NodeJS.Signals;
-      if (!this.ready && !failure) failure = new SandboxError(`sandbox killed by ${this.signalCode} during setup`, exitCodeOf(status));
-    } else {
-      this.exitCode = exitCodeOf(status);
-    }
-    onStatus?.({ type: "exited", pid: this.pid, exitCode: this.exitCode, signalCode: this.signalCode });
-    opts.onExit?.(this, this.exitCode, this.signalCode, failure);
-    if (failure) throw failure;
-    return this.exitCode ?? exitCodeOf(status!);
+    const out = tracker.finish();
+    this.exitCode = out.exitCode;
+    this.signalCode = out.signalCode;
+    opts.onExit?.(this, this.exitCode, this.signalCode, out.error);
+    if (out.error) throw out.error;
+    return this.exitCode ?? 128 + signalNumber(this.signalCode!);
   }
 
   kill(signal: NodeJS.Signals | number = "SIGTERM"): void {

@@ -4,10 +4,10 @@ import { closeQuiet, open, writeAll } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { readFile } from "../sys/fs.ts";
 import { memfdCreate } from "../sys/socket.ts";
-import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
-import { signalName, signalNumber } from "../sys/signals.ts";
+import { pidfdOpen, pidfdSendSignal } from "../sys/process.ts";
+import { signalNumber } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
-import { launch } from "./launch.ts";
+import { launch, StatusTracker } from "./launch.ts";
 import { nullFd, stdioSlots } from "./subprocess.ts";
 import { SandboxError, type SandboxSpawnSyncOptions, type SandboxStatus, type SandboxSyncResult, type StdioOption } from "./types.ts";
 
@@ -46,24 +46,15 @@ export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: b
     } catch {
       // already ended and reaped
     }
-    let error: SandboxError | undefined;
-    let waitStatus: number | null = null;
-    let ready = false;
+    const tracker = new StatusTracker(pid, onStatus);
     let timedOut = false;
     const deadline = opts.timeout && opts.timeout > 0 ? Date.now() + opts.timeout : Infinity;
-    const handle = (ev: (typeof early)[number]) => {
-      if (ev.event === "ready") {
-        ready = true;
-        onStatus?.({ type: "started", pid, namespaces: ev.namespaces });
-      } else if (ev.event === "error") error = new SandboxError(ev.message, ev.exitCode, ev.errno);
-      else if (ev.event === "exit") waitStatus = ev.status;
-    };
-    early.forEach(handle);
+    early.forEach((ev) => tracker.handle(ev));
     try {
-      while (waitStatus === null) {
+      while (!tracker.done) {
         const left = deadline === Infinity ? -1 : Math.max(0, deadline - Date.now());
         const ev = status.nextSync(timedOut ? -1 : left);
-        if (ev) handle(ev);
+        if (ev) tracker.handle(ev);
         else if (status.ended) break;
         else if (!timedOut) {
           timedOut = true;
@@ -77,18 +68,7 @@ export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: b
     } finally {
       status.close();
     }
-    let exitCode: number | null = null;
-    let signalCode: NodeJS.Signals | null = null;
-    if (waitStatus === null) {
-      error ??= new SandboxError("bun-sandbox: the stage server ended without reporting the sandbox's exit", 1);
-      exitCode = 1;
-    } else if (wifsignaled(waitStatus)) {
-      signalCode = signalName(wtermsig(waitStatus)) as NodeJS.Signals;
-      if (!ready && !error) error = new SandboxError(`sandbox killed by ${signalCode} during setup`, exitCodeOf(waitStatus));
-    } else {
-      exitCode = exitCodeOf(waitStatus);
-    }
-    onStatus?.({ type: "exited", pid, exitCode, signalCode });
+    const { exitCode, signalCode, error } = tracker.finish();
     const out = (t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined);
     return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out(1), stderr: out(2), error, exitedDueToTimeout: timedOut };
   } finally {
