@@ -57,8 +57,8 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
         break;
     }
   });
-  for (const f of LIBRARY_ONLY) if (plan[f]) unsupported(f, f);
   if (plan.hostname !== null) unsupported("hostname", "a hostname");
+  for (const f of LIBRARY_ONLY) if (plan[f]) unsupported(f, f);
   if (plan.mapSubids) args.push("--map-subids");
   else if (plan.becomeRoot) args.push("--become-root");
   const flags: [keyof Plan, string][] = [

@@ -4,7 +4,7 @@ import type { BindOp, Operation, Plan } from "../plan/types.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { validateOperation } from "../plan/ops/index.ts";
 import { validatePlan } from "../plan/validate.ts";
-import { PlanError, requireMode } from "../plan/errors.ts";
+import { PlanError, requireMode, requireString } from "../plan/errors.ts";
 import { absolutize } from "../plan/paths.ts";
 import { SandboxProcess } from "./subprocess.ts";
 import { spawnSyncPlan } from "./sync.ts";
@@ -143,8 +143,8 @@ export class Sandbox {
     return this.op("overlay", { kind: "overlay", lower: (layers.lower ?? []).map(abs), upper, work: layers.work === undefined ? null : abs(layers.work), dst: abs(dst) });
   }
   setenv(name: string, value: string): Sandbox {
-    if (typeof name !== "string" || name === "" || name.includes("=")) throw new PlanError("setenv()", `invalid variable name ${JSON.stringify(name)}`);
-    return this.with({ setenv: [...this.s.setenv, [name, String(value)]] });
+    if (typeof name !== "string" || name === "" || name.includes("=") || name.includes("\0")) throw new PlanError("setenv()", `invalid variable name ${JSON.stringify(name)}`);
+    return this.with({ setenv: [...this.s.setenv, [name, requireString("setenv()", String(value))]] });
   }
   unsetenv(name: string): Sandbox {
     return this.with({ unsetenv: [...this.s.unsetenv, name] });
@@ -199,6 +199,7 @@ export class Sandbox {
   /** A UTS namespace with this hostname. */
   hostname(name: string): Sandbox {
     if (typeof name !== "string" || name.length === 0 || name.length > 64) throw new PlanError("hostname()", "must be 1 to 64 characters");
+    requireString("hostname()", name);
     return this.flag("unshareUts").with({ hostname: name });
   }
   unshareCgroup(): Sandbox {

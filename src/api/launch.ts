@@ -70,6 +70,8 @@ export class StatusReader {
 export interface Launched {
   pid: number;
   status: StatusReader;
+  /** Call when the sandbox has ended: releases a one-shot server. */
+  release(): void;
   /** Events that arrived before "spawned" (a fast sandbox may report first). */
   early: StatusEvent[];
 }
@@ -87,6 +89,7 @@ function tryLaunch(plan: Plan, targets: number[], io: number[], warm: boolean): 
   } catch {
     status.close();
     if (warm) shutdownWarmServer();
+    else server.close();
     return null;
   } finally {
     closeQuiet(statusWrite);
@@ -98,9 +101,10 @@ function tryLaunch(plan: Plan, targets: number[], io: number[], warm: boolean): 
       // The server died before forking (or never answered): nothing was started.
       status.close();
       if (warm) shutdownWarmServer();
+      else server.close();
       return null;
     }
-    if (ev.event === "spawned") return { pid: ev.pid, status, early };
+    if (ev.event === "spawned") return { pid: ev.pid, status, early, release: () => (warm ? undefined : server.close()) };
     early.push(ev);
   }
 }

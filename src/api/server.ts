@@ -51,10 +51,13 @@ export class StageServer {
     return this.alive && this.sock >= 0;
   }
 
-  /** Sends one request; fds[0] is the status pipe. Throws when the server is gone. */
+  /**
+   * Sends one request; fds[0] is the status pipe. Throws when the server is gone. A one-shot
+   * server's socket stays open until close() (called when its sandbox has ended), so that the
+   * host dying still reaches a dieWithParent sandbox.
+   */
   send(req: StageRequest, fds: number[]): void {
     sendWithFds(this.sock, Buffer.from(JSON.stringify(req)), fds);
-    if (this.oneshot) this.close();
   }
 
   close(): void {

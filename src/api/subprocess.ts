@@ -31,6 +31,7 @@ export function setupIo(slots: StdioOption[], pipeFor: (target: number) => "read
   try {
     slots.forEach((slot, target) => {
       if (slot === "pipe") {
+        if (target > 2) throw new SandboxError(`stdio[${target}]: "pipe" is for stdin, stdout and stderr; pass an fd you opened (e.g. one end of a pipe) instead`, 2);
         const [r, w] = pipe2();
         const childEnd = pipeFor(target) === "read" ? r : w;
         out.hostEnds.set(target, childEnd === r ? w : r);
@@ -63,27 +64,37 @@ export function stdioSlots(opts: { stdin?: unknown; stdout?: StdioOption; stderr
   return slots;
 }
 
-/** A readable stream over a pipe's read end that closes the fd when done or cancelled. */
+/**
+ * A readable stream over a pipe's read end. It reads eagerly, like Bun.spawn's stdout, so the fd
+ * is closed at end of output even when nobody reads the stream (the data waits in the stream).
+ */
 function readableFromFd(fd: number): ReadableStream<Uint8Array> {
   const reader = Bun.file(fd).stream().getReader();
-  let closed = false;
-  const done = () => {
-    if (!closed) closeQuiet(fd);
-    closed = true;
+  let open = true;
+  const close = () => {
+    if (open) closeQuiet(fd);
+    open = false;
   };
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done: end } = await reader.read();
-      if (end) {
-        done();
-        controller.close();
-      } else {
-        controller.enqueue(value);
-      }
+    start(controller) {
+      void (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            controller.enqueue(value);
+          }
+          controller.close();
+        } catch (e) {
+          if (open) controller.error(e);
+        } finally {
+          close();
+        }
+      })();
     },
     async cancel(reason) {
-      await reader.cancel(reason);
-      done();
+      close();
+      await reader.cancel(reason).catch(() => {});
     },
   });
 }
@@ -172,6 +183,7 @@ export class SandboxProcess implements SandboxSubprocess {
       }
     } finally {
       launched.status.close();
+      launched.release();
       if (this.timer) clearTimeout(this.timer);
       if (this.pidfd >= 0) closeQuiet(this.pidfd);
       this.pidfd = -1;

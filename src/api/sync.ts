@@ -38,7 +38,7 @@ export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: b
       else throw new SandboxError(`stdio[${target}]: expected "pipe", "inherit", "ignore" or an fd`, 2);
     });
     const targets = slots.map((_, i) => i);
-    const { pid, status, early } = launch({ ...plan, fds: targets.filter((t) => t > 2) }, targets, io, warm);
+    const { pid, status, early, release } = launch({ ...plan, fds: targets.filter((t) => t > 2) }, targets, io, warm);
     let pidfd = -1;
     try {
       pidfd = pidfdOpen(pid);
@@ -67,6 +67,7 @@ export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: b
       }
     } finally {
       status.close();
+      release();
     }
     const { exitCode, signalCode, error } = tracker.finish();
     const out = (t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined);

@@ -11,7 +11,8 @@
 // request's path; the server warms its JIT while idle so children run compiled code.
 //
 // When the host goes away (EOF on the socket) sandboxes that asked for dieWithParent are killed;
-// the server exits once no sandbox is left. --oneshot serves a single request (the cold path).
+// the server exits once no sandbox is left. --oneshot serves a single request (the cold path)
+// and exits when that sandbox has ended.
 import { closeAllExcept, closeQuiet, dup3, F, fcntl } from "../sys/fd.ts";
 import { exit, fork, getppid, kill, pidfdOpen, prepareFork, setParentDeathSignal, threadCount, waitpid, WNOHANG } from "../sys/process.ts";
 import { poll, POLLIN, recvWithFds, sendWithFds, socketpair, type PollFd } from "../sys/socket.ts";
@@ -109,8 +110,10 @@ function serve(oneshot: boolean): never {
   const poolSize = oneshot ? 0 : POOL_SIZE;
 
   for (;;) {
-    const listen = hostConnected && !(oneshot && served > 0);
-    if (!listen) {
+    // A one-shot server keeps watching the socket after its request: the host closing it is
+    // how a dieWithParent sandbox learns that the host died.
+    const listen = hostConnected;
+    if (!listen || (oneshot && served > 0 && running.size === 0)) {
       for (const z of pool.splice(0)) retireZygote(z);
       if (running.size === 0) exit(0);
     }
@@ -145,6 +148,8 @@ function serve(oneshot: boolean): never {
         if (msg === null) {
           hostConnected = false;
           for (const r of running.values()) if (r.dieWithParent) kill(r.pid, SIG.KILL);
+        } else if (oneshot && served > 0) {
+          for (const fd of msg.fds) closeQuiet(fd); // a one-shot server takes one request
         } else {
           served++;
           trace("request");

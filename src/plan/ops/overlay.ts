@@ -13,6 +13,7 @@ export function validateOverlay(op: OverlayOp, field: string): void {
     throw new PlanError(`${field}.work`, "an overlay with an upper directory needs a work directory (--overlay-workdir DIR) on the same filesystem");
   }
   if (op.upper === null && op.work !== null) throw new PlanError(`${field}.work`, "a work directory is only used with an upper directory");
+  if (op.upper === "tmpfs" && op.work !== null) throw new PlanError(`${field}.work`, "a tmpfs upper brings its own work directory; drop the work directory");
   if (op.upper === null && op.lower.length < 2) {
     throw new PlanError(`${field}.lower`, "a read-only overlay (no upper directory) needs at least two lower directories; add one or give --overlay-upperdir");
   }
