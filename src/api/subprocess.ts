@@ -99,6 +99,19 @@ function readableFromFd(fd: number): ReadableStream<Uint8Array> {
   });
 }
 
+const isEpipe = (e: unknown) => (e as { code?: string } | null)?.code === "EPIPE";
+
+/** Runs a sink call, treating a closed reader (EPIPE) as Bun.spawn's stdin does: silently. */
+function ignoreEpipe<T>(call: () => T | Promise<T>, dflt: T): T | Promise<T> {
+  try {
+    const r = call();
+    return r instanceof Promise ? r.catch((e: unknown) => (isEpipe(e) ? dflt : Promise.reject(e))) : r;
+  } catch (e) {
+    if (isEpipe(e)) return dflt;
+    throw e;
+  }
+}
+
 /** A FileSink over a pipe's write end; end() also closes the fd so the command sees EOF. */
 function sinkFromFd(fd: number): FileSink {
   const sink = Bun.file(fd).writer();
@@ -108,10 +121,10 @@ function sinkFromFd(fd: number): FileSink {
     closed = true;
   };
   const wrapper: Pick<FileSink, "write" | "flush" | "end" | "start" | "ref" | "unref"> = {
-    write: (chunk) => sink.write(chunk),
-    flush: () => sink.flush(),
+    write: (chunk) => ignoreEpipe(() => sink.write(chunk), 0),
+    flush: () => ignoreEpipe(() => sink.flush(), 0),
     end: (error?: Error) => {
-      const r = sink.end(error);
+      const r = ignoreEpipe(() => sink.end(error), 0);
       if (r instanceof Promise) return r.finally(close);
       close();
       return r;

@@ -342,6 +342,12 @@ describe.each(WHO)("library as %s", (who) => {
     expect(out.syncPassedFds).toEqual([0, 1, 2, 3]);
   });
 
+  test("writing to stdin after the command has exited is silent (EPIPE ignored, like Bun.spawn)", () => {
+    const r = scenario(who, "stdin-after-exit");
+    expect(r.out).toEqual({ error: null, exitCode: 0 });
+    expect(r.stderr).toBe("");
+  });
+
   test("host fds: streams read to the end, spawnSync, failures and timeouts leave none open", () => {
     const out = scenario(who, "host-fds").out;
     expect(out.consumed.after).toBe(out.consumed.before);
