@@ -1,7 +1,7 @@
 // A plan as `sandbox` CLI arguments (the reverse of src/cli/args.ts for what the CLI can say).
 import type { Plan } from "../plan/types.ts";
 import { PlanError } from "../plan/errors.ts";
-import { defaultDirMode } from "../plan/paths.ts";
+import { defaultDirMode, formatMode, joinPath } from "../plan/paths.ts";
 
 export interface EnvChanges {
   setenv: readonly (readonly [string, string])[];
@@ -27,24 +27,24 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
         break;
       }
       case "tmpfs":
-        if (op.size !== undefined) unsupported(`${field}.size`, "a tmpfs size");
-        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) unsupported(`${field}.mode`, "a tmpfs mode");
         if (op.readonly) unsupported(`${field}.readonly`, "a read-only tmpfs");
+        if (op.size !== undefined) args.push("--size", String(op.size));
+        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) args.push("--perms", formatMode(op.mode));
         args.push("--tmpfs", op.dst);
         break;
       case "dev":
-        if (op.mqueue) unsupported(`${field}.mqueue`, "a private mqueue");
         args.push("--dev", op.dst);
+        if (op.mqueue) args.push("--mqueue", joinPath(op.dst, "mqueue"));
         break;
       case "proc":
         args.push("--proc", op.dst);
         break;
       case "dir":
-        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) unsupported(`${field}.mode`, "a directory mode");
+        if (op.mode !== undefined && op.mode !== defaultDirMode(op.dst)) args.push("--perms", formatMode(op.mode));
         args.push("--dir", op.dst);
         break;
       case "symlink":
-        args.push("--symlink", op.target, op.dst);
+        args.push(op.dereference ? "--copy-symlink" : "--symlink", op.target, op.dst);
         break;
       case "write":
         args.push("--write", op.data, op.dst);
@@ -54,6 +54,19 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
         if (op.upper !== null) args.push("--overlay-upperdir", op.upper);
         if (op.work !== null) args.push("--overlay-workdir", op.work);
         args.push("--overlay", op.dst);
+        break;
+      case "mqueue":
+        args.push("--mqueue", op.dst);
+        break;
+      case "remount":
+        if (op.options === "ro") args.push("--remount-ro", op.dst);
+        else args.push("--remount", op.options, op.dst);
+        break;
+      case "file":
+        unsupported(field, "a placed file (its bytes come from an fd on the command line)");
+        break;
+      case "chmod":
+        args.push("--chmod", formatMode(op.mode), op.dst);
         break;
     }
   });

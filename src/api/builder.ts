@@ -41,6 +41,41 @@ export interface TmpfsOptions {
   size?: number;
   /** Mode of the tmpfs root (default 0755, 01777 under /tmp and /var/tmp). */
   mode?: number;
+  /** An empty read-only tmpfs (to hide what is below, or as a read-only mount point). */
+  readonly?: boolean;
+}
+
+/** Flags of a bind (hakurei's BindOptional / BindWritable / BindDevice). */
+export interface BindOptions {
+  /** Writable; default true for bind(). */
+  writable?: boolean;
+  /** Skip silently when the source is missing (like bindTry()). */
+  optional?: boolean;
+  /**
+   * Device nodes in it can be opened; default true (mkosi-sandbox's semantics). false mounts
+   * it nodev, as hakurei does by default: opening a device node then fails with EACCES.
+   */
+  device?: boolean;
+  /** Bind a symlink source itself instead of what it points to. */
+  nofollow?: boolean;
+}
+
+export interface DevOptions {
+  /** A private mqueue on DST/mqueue (needs unshareIpc()). */
+  mqueue?: boolean;
+}
+
+export interface SymlinkOptions {
+  /**
+   * `target` is the path of a host symlink whose target the new symlink gets (read on the host
+   * when the sandbox is set up).
+   */
+  dereference?: boolean;
+}
+
+export interface DataOptions {
+  /** Mode of the file (default 0444 for roBindData(), 0644 for bindData()). */
+  mode?: number;
 }
 
 export interface OverlayLayers {
@@ -58,6 +93,17 @@ const FLAGS: Flag[] = [
 ];
 
 const abs = (p: string) => absolutize(p, process.cwd());
+
+/** Rejects option objects with unknown keys or non-boolean flags, naming the method. */
+function checkOptions(method: string, options: object, booleans: readonly string[], others: readonly string[] = []): void {
+  if (typeof options !== "object" || options === null) throw new PlanError(`${method}()`, "options must be an object");
+  for (const [k, v] of Object.entries(options)) {
+    if (!booleans.includes(k) && !others.includes(k)) throw new PlanError(`${method}().${k}`, `unknown option (known: ${[...booleans, ...others].join(", ")})`);
+    if (booleans.includes(k) && v !== undefined && typeof v !== "boolean") throw new PlanError(`${method}().${k}`, "must be true or false");
+  }
+}
+
+const BIND_FLAGS = ["writable", "optional", "device", "nofollow"] as const;
 
 export class Sandbox {
   private constructor(private readonly s: State) {}
@@ -99,13 +145,19 @@ export class Sandbox {
     return this.op(method, op);
   }
 
-  /** Recursive bind, writable. A source starting with "+" is taken inside the sandbox. */
-  bind(src: string, dst: string): Sandbox {
-    return this.bindOp("bind", src, dst, false, false, false);
+  /**
+   * Recursive bind, writable unless `writable: false`. A source starting with "+" is taken
+   * inside the sandbox. `{ device: false }` mounts it nodev, `{ optional: true }` skips a
+   * missing source.
+   */
+  bind(src: string, dst: string, options: BindOptions = {}): Sandbox {
+    checkOptions("bind", options, BIND_FLAGS);
+    return this.bindOp("bind", src, dst, !(options.writable ?? true), options.optional ?? false, options.nofollow ?? false, options.device);
   }
-  /** Recursive bind, read-only on every submount. */
-  roBind(src: string, dst: string): Sandbox {
-    return this.bindOp("roBind", src, dst, true, false, false);
+  /** Recursive bind, read-only on every submount; options as bind() except `writable`. */
+  roBind(src: string, dst: string, options: Omit<BindOptions, "writable"> = {}): Sandbox {
+    checkOptions("roBind", options, BIND_FLAGS.filter((f) => f !== "writable"));
+    return this.bindOp("roBind", src, dst, true, options.optional ?? false, options.nofollow ?? false, options.device);
   }
   bindTry(src: string, dst: string): Sandbox {
     return this.bindOp("bindTry", src, dst, false, true, false);
@@ -119,11 +171,22 @@ export class Sandbox {
   roBindNofollow(src: string, dst: string): Sandbox {
     return this.bindOp("roBindNofollow", src, dst, true, false, true);
   }
+  /** A new tmpfs; `size` limits it (ENOSPC beyond), `mode` is its root's, `readonly` leaves it empty and read-only. */
   tmpfs(dst: string, options: TmpfsOptions = {}): Sandbox {
-    return this.op("tmpfs", { kind: "tmpfs", dst: abs(dst), ...(options.size !== undefined ? { size: options.size } : {}), ...(options.mode !== undefined ? { mode: options.mode } : {}) });
+    checkOptions("tmpfs", options, ["readonly"], ["size", "mode"]);
+    return this.op("tmpfs", {
+      kind: "tmpfs", dst: abs(dst), ...(options.size !== undefined ? { size: options.size } : {}), ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.readonly !== undefined ? { readonly: options.readonly } : {}),
+    });
   }
-  dev(dst: string): Sandbox {
-    return this.op("dev", { kind: "dev", dst: abs(dst), console: null });
+  /** A minimal /dev; `{ mqueue: true }` adds a private mqueue on DST/mqueue (needs unshareIpc()). */
+  dev(dst: string, options: DevOptions = {}): Sandbox {
+    checkOptions("dev", options, ["mqueue"]);
+    return this.op("dev", { kind: "dev", dst: abs(dst), console: null, ...(options.mqueue ? { mqueue: true } : {}) });
+  }
+  /** A private mqueue filesystem on dst (needs unshareIpc()). */
+  mqueue(dst: string): Sandbox {
+    return this.op("mqueue", { kind: "mqueue", dst: abs(dst) });
   }
   proc(dst: string): Sandbox {
     return this.op("proc", { kind: "proc", dst: abs(dst) });
@@ -132,15 +195,62 @@ export class Sandbox {
     if (options.mode !== undefined) requireMode("dir().mode", options.mode);
     return this.op("dir", { kind: "dir", dst: abs(dst), ...(options.mode !== undefined ? { mode: options.mode } : {}) });
   }
-  symlink(target: string, dst: string): Sandbox {
+  /** A symlink dst -> target; with `{ dereference: true }` target is a host symlink whose target is used. */
+  symlink(target: string, dst: string, options: SymlinkOptions = {}): Sandbox {
+    checkOptions("symlink", options, ["dereference"]);
+    if (options.dereference) return this.op("symlink", { kind: "symlink", target: abs(target), dst: abs(dst), dereference: true });
     return this.op("symlink", { kind: "symlink", target, dst: abs(dst) });
   }
   write(data: string, dst: string): Sandbox {
     return this.op("write", { kind: "write", data, dst: abs(dst) });
   }
+  /** An overlay of `layers` on dst; the three forms below say which kind it is. */
   overlay(layers: OverlayLayers, dst: string): Sandbox {
     const upper = layers.upper === undefined ? null : layers.upper === "tmpfs" ? "tmpfs" : abs(layers.upper);
     return this.op("overlay", { kind: "overlay", lower: (layers.lower ?? []).map(abs), upper, work: layers.work === undefined ? null : abs(layers.work), dst: abs(dst) });
+  }
+  /** Writes land in the host directory `upper` (`work`: an empty directory on the same filesystem). */
+  overlayPersistent(lower: string[], upper: string, work: string, dst: string): Sandbox {
+    if (upper === "tmpfs") throw new PlanError("overlayPersistent().upper", `"tmpfs" is not a directory; use overlayEphemeral() for a fresh upper layer`);
+    return this.overlay({ lower, upper, work }, dst);
+  }
+  /** Writable, with a fresh tmpfs as the upper layer: writes vanish with the sandbox. */
+  overlayEphemeral(lower: string[], dst: string): Sandbox {
+    return this.overlay({ lower, upper: "tmpfs" }, dst);
+  }
+  /** Read-only (writes fail with EROFS); needs at least two lower directories. */
+  overlayReadonly(lower: string[], dst: string): Sandbox {
+    return this.overlay({ lower }, dst);
+  }
+  /**
+   * Changes the flags of the mount at dst after every mount operation: `options` is a mount
+   * option string such as "ro,nosuid,nodev" ("rec": every mount below dst too). Flags not
+   * named are kept, so flags the host locked in a user namespace stay.
+   */
+  remount(dst: string, options: string): Sandbox {
+    return this.op("remount", { kind: "remount", dst: abs(dst), options });
+  }
+  /** remount(dst, "ro"). */
+  remountRo(dst: string): Sandbox {
+    return this.remount(dst, "ro");
+  }
+  /** A read-only file holding `data` at dst (hakurei's placed file); never written to the host. */
+  roBindData(data: string | Uint8Array, dst: string, options: DataOptions = {}): Sandbox {
+    return this.dataOp("roBindData", data, dst, true, options);
+  }
+  /** A writable file holding `data` at dst; writes stay in the sandbox. */
+  bindData(data: string | Uint8Array, dst: string, options: DataOptions = {}): Sandbox {
+    return this.dataOp("bindData", data, dst, false, options);
+  }
+  private dataOp(method: string, data: string | Uint8Array, dst: string, readonly: boolean, options: DataOptions): Sandbox {
+    checkOptions(method, options, [], ["mode"]);
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) throw new PlanError(`${method}()`, "data must be a string or a Uint8Array");
+    const base64 = Buffer.from(data).toString("base64");
+    return this.op(method, { kind: "file", dst: abs(dst), base64, readonly, ...(options.mode !== undefined ? { mode: options.mode } : {}) });
+  }
+  /** chmod of path in the sandbox, after every mount operation. */
+  chmod(path: string, mode: number): Sandbox {
+    return this.op("chmod", { kind: "chmod", dst: abs(path), mode });
   }
   setenv(name: string, value: string): Sandbox {
     if (typeof name !== "string" || name === "" || name.includes("=") || name.includes("\0")) throw new PlanError("setenv()", `invalid variable name ${JSON.stringify(name)}`);

@@ -23,7 +23,7 @@ sandbox.shutdown = (): void => shutdownWarmServer();
 sandbox.warmServerPid = (): number | null => warmServerPid();
 
 export { Sandbox };
-export type { SandboxOptions, TmpfsOptions, OverlayLayers } from "./builder.ts";
+export type { SandboxOptions, TmpfsOptions, OverlayLayers, BindOptions, DevOptions, SymlinkOptions, DataOptions } from "./builder.ts";
 export { SandboxError } from "./types.ts";
 export type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxSubprocess, SandboxSyncResult, SandboxStatus, StdioOption } from "./types.ts";
 export type { Plan, Operation } from "../plan/types.ts";

@@ -1,9 +1,10 @@
 // Host side of the stage server (src/stage/server.ts): starts it, keeps the warm one, sends
 // requests. The host process is multithreaded and never unshares or forks itself.
 import type { Subprocess } from "bun";
-import { closeQuiet } from "../sys/fd.ts";
-import { sendWithFds, socketpair } from "../sys/socket.ts";
+import { closeQuiet, writeAll } from "../sys/fd.ts";
+import { memfdCreate, sendWithFds, socketpair } from "../sys/socket.ts";
 import type { StageRequest } from "../stage/server.ts";
+import { INLINE_REQUEST_MAX, LARGE_REQUEST } from "../stage/request.ts";
 
 const SERVER_PATH = new URL("../../dist/stage-server.cjs", import.meta.url).pathname;
 
@@ -57,7 +58,19 @@ export class StageServer {
    * host dying still reaches a dieWithParent sandbox.
    */
   send(req: StageRequest, fds: number[]): void {
-    sendWithFds(this.sock, Buffer.from(JSON.stringify(req)), fds);
+    const data = Buffer.from(JSON.stringify(req));
+    if (data.length <= INLINE_REQUEST_MAX) {
+      sendWithFds(this.sock, data, fds);
+    } else {
+      // Too large for one message: the JSON goes in a memfd attached first.
+      const carrier = memfdCreate("bun-sandbox-request");
+      try {
+        writeAll(carrier, data);
+        sendWithFds(this.sock, Buffer.from(LARGE_REQUEST), [carrier, ...fds]);
+      } finally {
+        closeQuiet(carrier);
+      }
+    }
   }
 
   close(): void {

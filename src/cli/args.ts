@@ -3,6 +3,8 @@
 import type { Operation, Plan } from "../plan/types.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { absolutize } from "../plan/paths.ts";
+import { parseRemountOptions } from "../plan/ops/remount.ts";
+import { FlagParseError } from "../sys/flags.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -26,6 +28,8 @@ export interface ParseInput {
   tty: string | null;
   /** fds above stderr the caller passed to us. */
   fds: readonly number[];
+  /** Reads an fd to its end (--bind-data, --ro-bind-data); absent: those options are refused. */
+  readFd?: (fd: number) => Uint8Array;
 }
 
 // Options and how many arguments each takes.
@@ -38,13 +42,40 @@ const ARITY: Record<string, number> = {
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
   "--new-session-keyring": 0,
+  // From hakurei's container operations (bubblewrap's names where it has one):
+  "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
+  "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
 };
 
 const ARG_NAMES: Record<string, string> = {
   "--tmpfs": "DST", "--dev": "DST", "--proc": "DST", "--dir": "DST", "--symlink": "SRC DST",
   "--write": "DATA DST", "--overlay-lowerdir": "DIR", "--overlay-upperdir": "DIR", "--overlay-workdir": "DIR",
   "--overlay": "DST", "--setenv": "NAME VALUE", "--unsetenv": "NAME", "--chdir": "DIR",
+  "--remount-ro": "DST", "--remount": "OPTIONS DST", "--size": "BYTES", "--perms": "OCTAL", "--mqueue": "DST",
+  "--copy-symlink": "HOSTLINK DST", "--ro-bind-data": "FD DST", "--bind-data": "FD DST", "--chmod": "OCTAL PATH",
 };
+
+// Options that take a preceding --perms (the mode of what they create) or --size.
+const PERMS_USERS = ["--tmpfs", "--dir", "--bind-data", "--ro-bind-data"];
+const SIZE_USERS = ["--tmpfs"];
+
+/** An octal mode 0..7777 ("0755", "700"); the error names the option. */
+export function parseOctalMode(option: string, text: string): number {
+  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`${option}: invalid mode "${text}"; give an octal mode between 0000 and 7777`);
+  return parseInt(text, 8);
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A positive size in bytes, with an optional k, m or g suffix (powers of 1024). */
+export function parseSize(option: string, text: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(text);
+  const n = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`${option}: invalid size "${text}"; give a positive number of bytes (a k, m or g suffix multiplies by 1024, 1024^2, 1024^3)`);
+  }
+  return n;
+}
 
 export const KNOWN_OPTIONS = Object.keys(ARITY);
 
@@ -58,7 +89,34 @@ export function parseArgs(input: ParseInput): ParseResult {
   let upper: string | null = null;
   let work: string | null = null;
   let chdir: string | null = null;
+  // --perms and --size apply to the operation right after them (bubblewrap's rule).
+  let perms: { mode: number; text: string } | null = null;
+  let size: { bytes: number; text: string } | null = null;
+  const usedFds = new Set<number>();
   const abs = (p: string) => absolutize(p, cwd);
+  const pendingCheck = (next: string) => {
+    if (perms && !PERMS_USERS.includes(next)) throw new UsageError(`--perms ${perms.text} must be followed by ${PERMS_USERS.join(", ")}; got ${next}`);
+    if (size && !SIZE_USERS.includes(next)) throw new UsageError(`--size ${size.text} must be followed by --tmpfs; got ${next}`);
+  };
+  const takePerms = (): { mode?: number } => {
+    const p = perms;
+    perms = null;
+    return p ? { mode: p.mode } : {};
+  };
+  const readData = (option: string, text: string): Uint8Array => {
+    if (!/^\d+$/.test(text)) throw new UsageError(`${option}: "${text}" is not an fd number`);
+    const fd = Number(text);
+    if (usedFds.has(fd)) throw new UsageError(`${option} ${text}: fd ${fd} was already read by an earlier --bind-data/--ro-bind-data`);
+    if (fd !== 0 && !input.fds.includes(fd)) throw new UsageError(`${option} ${text}: fd ${fd} is not open in sandbox; pass it from the caller (e.g. ${fd}<FILE)`);
+    if (!input.readFd) throw new UsageError(`${option}: reading fds is not available here`);
+    try {
+      const bytes = input.readFd(fd);
+      usedFds.add(fd);
+      return bytes;
+    } catch (e) {
+      throw new UsageError(`${option} ${text}: cannot read fd ${fd}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
 
   let i = 0;
   for (; i < argv.length; i++) {
@@ -79,11 +137,17 @@ export function parseArgs(input: ParseInput): ParseResult {
     const a = argv[i + 1]!;
     const b = argv[i + 2] ?? "";
     i += n;
+    if (arg !== "--perms" && arg !== "--size") pendingCheck(arg);
     switch (arg) {
-      case "--tmpfs": ops.push({ kind: "tmpfs", dst: abs(a) }); break;
+      case "--tmpfs": {
+        const sz = size ? { size: size.bytes } : {};
+        size = null;
+        ops.push({ kind: "tmpfs", dst: abs(a), ...sz, ...takePerms() });
+        break;
+      }
       case "--dev": ops.push({ kind: "dev", dst: abs(a), console: input.tty }); break;
       case "--proc": ops.push({ kind: "proc", dst: abs(a) }); break;
-      case "--dir": ops.push({ kind: "dir", dst: abs(a) }); break;
+      case "--dir": ops.push({ kind: "dir", dst: abs(a), ...takePerms() }); break;
       case "--bind": case "--bind-try": case "--ro-bind": case "--ro-bind-try":
       case "--bind-nofollow": case "--ro-bind-nofollow": {
         const relative = a.startsWith("+");
@@ -130,8 +194,37 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--pack-fds": plan.packFds = true; break;
       case "--debug": plan.debug = true; break;
       case "--new-session-keyring": plan.newSessionKeyring = true; break;
+      case "--perms":
+        if (perms) throw new UsageError(`--perms given twice (${perms.text}, ${a}) for one operation`);
+        perms = { mode: parseOctalMode("--perms", a), text: a };
+        break;
+      case "--size":
+        if (size) throw new UsageError(`--size given twice (${size.text}, ${a}) for one --tmpfs`);
+        size = { bytes: parseSize("--size", a), text: a };
+        break;
+      case "--remount-ro": ops.push({ kind: "remount", dst: abs(a), options: "ro" }); break;
+      case "--remount":
+        try {
+          parseRemountOptions(a);
+        } catch (e) {
+          if (e instanceof FlagParseError) throw new UsageError(`--remount ${a}: ${e.message}`);
+          throw e;
+        }
+        ops.push({ kind: "remount", dst: abs(b), options: a });
+        break;
+      case "--mqueue": ops.push({ kind: "mqueue", dst: abs(a) }); break;
+      case "--copy-symlink": ops.push({ kind: "symlink", target: abs(a), dst: abs(b), dereference: true }); break;
+      case "--bind-data": case "--ro-bind-data": {
+        const bytes = readData(arg, a);
+        ops.push({ kind: "file", dst: abs(b), base64: Buffer.from(bytes).toString("base64"), readonly: arg === "--ro-bind-data", ...takePerms() });
+        break;
+      }
+      case "--chmod": ops.push({ kind: "chmod", dst: abs(b), mode: parseOctalMode("--chmod", a) }); break;
     }
   }
+  if (perms || size) pendingCheck(i < argv.length ? `the command ${JSON.stringify(argv[i])}` : "nothing");
+  const mq = ops.find((op) => op.kind === "mqueue");
+  if (mq && !plan.unshareIpc) throw new UsageError(`--mqueue ${mq.dst} needs an IPC namespace; add --unshare-ipc`);
   if (lower.length > 0 || upper !== null || work !== null) {
     throw new UsageError("--overlay-lowerdir/--overlay-upperdir/--overlay-workdir given without a following --overlay DST");
   }
@@ -142,7 +235,8 @@ export function parseArgs(input: ParseInput): ParseResult {
   plan.env = env;
   plan.cwd = chdir ?? "/";
   plan.ops = ops;
-  plan.fds = [...input.fds];
+  // fds read by --bind-data/--ro-bind-data are used up: the command does not get them.
+  plan.fds = input.fds.filter((fd) => !usedFds.has(fd));
   return { kind: "run", plan };
 }
 
@@ -184,6 +278,19 @@ COMMAND is given). Option-compatible with mkosi-sandbox.
      --pack-fds                   Pack inherited fds from 3 upward and set LISTEN_FDS/LISTEN_PID
      --suspend                    Stop process before execve()
      --debug                      Print each setup operation as it is applied
+
+Operations from hakurei's container package (bubblewrap's option names where it has one):
+     --perms OCTAL                Mode of what the next --tmpfs, --dir, --bind-data or
+                                  --ro-bind-data creates
+     --size BYTES                 Size limit of the next --tmpfs (k, m, g suffixes allowed)
+     --remount-ro DST             Make the mount at DST read-only, after all mounts
+     --remount OPTIONS DST        Change flags of the mount at DST ("ro,nosuid,nodev"; "rec":
+                                  every mount below too), after all mounts
+     --mqueue DST                 Mount a private mqueue on DST (needs --unshare-ipc)
+     --copy-symlink HOSTLINK DST  Create a symlink at DST with the target of the host symlink
+     --ro-bind-data FD DST        Read FD to its end and bind the bytes read-only on DST
+     --bind-data FD DST           The same, writable (writes stay in the sandbox)
+     --chmod OCTAL PATH           Change the mode of PATH, after all mounts
 
 SRC prefixed with + is resolved inside the sandbox. Relative paths are taken against the
 current directory. Exit status: the command's; 127 not found, 126 not executable, 1 setup

@@ -1,6 +1,7 @@
 // `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
 // process stays single-threaded (no ESM import of local files, sync APIs only).
-import { readlinkOrNull } from "../sys/fs.ts";
+import { readlinkOrNull, readToEnd } from "../sys/fs.ts";
+import { MAX_FILE_BYTES } from "../plan/ops/file.ts";
 import { inheritedFds } from "../sys/fdscan.ts";
 import { setCloexec } from "../sys/fd.ts";
 import { execvpe, exit, threadCount } from "../sys/process.ts";
@@ -48,7 +49,8 @@ export function main(argv: readonly string[]): never {
   trace("thread check");
   let parsed;
   try {
-    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds });
+    const readFd = (fd: number) => readToEnd(fd, `fd ${fd}`, MAX_FILE_BYTES);
+    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds, readFd });
   } catch (e) {
     if (e instanceof UsageError) fail(e.message, 2);
     throw e;

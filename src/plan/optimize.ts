@@ -4,7 +4,14 @@
 //  - operations run parents before children (sorted by destination components);
 //  - at one destination binds come after tmpfs/dir/overlay/... so the bind ends up on top,
 //    and of two binds the one given later is on top (stable sort);
-//  - relative (+SRC) binds run after everything else.
+//  - relative (+SRC) binds run after every other mount operation;
+//  - placed files (kind "file") are binds too: at one destination they go on top of
+//    tmpfs/dir/overlay/..., and between binds and placed files the later given is on top;
+//  - operations that change what is already mounted (remount, chmod) run after all of the
+//    above, +SRC binds included, in the order given. So a remount or chmod always sees the
+//    final mount at its destination (a remount of DST never hits a tmpfs that a bind on DST
+//    later covers), and "--chmod 700 /x --remount-ro /x" works while the reverse order
+//    fails with EROFS, as written.
 import type { BindOp, Operation } from "./types.ts";
 import { isRelativeTo, relativeTo, splitPath } from "./paths.ts";
 
@@ -45,21 +52,26 @@ function compareComponents(a: string[], b: string[]): number {
   return a.length - b.length;
 }
 
+/** Operations that change mounts made by others (run last, in the order given). */
+export function isLateOperation(op: Operation): boolean {
+  return op.kind === "remount" || op.kind === "chmod";
+}
+
 export function optimizeOperations(ops: readonly Operation[]): Operation[] {
   const binds = new Map<string, BindOp>();
-  const rest: Operation[] = [];
   for (const op of ops) {
-    if (op.kind === "bind") {
-      const key = bindKey(op);
-      if (!binds.has(key)) binds.set(key, op);
-    } else {
-      rest.push(op);
-    }
+    if (op.kind !== "bind") continue;
+    const key = bindKey(op);
+    if (!binds.has(key)) binds.set(key, op);
   }
   const unique = [...binds.values()];
-  const kept = unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n)));
-  const all: Operation[] = [...rest, ...kept];
+  const kept = new Set(unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n))));
+  const late = ops.filter(isLateOperation);
+  const rest = ops.filter((op) => op.kind !== "bind" && op.kind !== "file" && !isLateOperation(op));
+  // kept.delete: the same bind object given twice is applied once.
+  const onTop = ops.filter((op) => (op.kind === "bind" && kept.delete(op)) || op.kind === "file");
+  const all: Operation[] = [...rest, ...onTop];
   const keyed = all.map((op, i) => ({ op, i, rel: op.kind === "bind" && op.relative ? 1 : 0, parts: splitPath(op.dst) }));
   keyed.sort((a, b) => a.rel - b.rel || compareComponents(a.parts, b.parts) || a.i - b.i);
-  return keyed.map((k) => k.op);
+  return [...keyed.map((k) => k.op), ...late];
 }

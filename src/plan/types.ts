@@ -51,8 +51,11 @@ export interface DirOp {
 
 export interface SymlinkOp {
   kind: "symlink";
+  /** What the link points to; with `dereference`, an absolute host path of a symlink whose target is used. */
   target: string;
   dst: string;
+  /** Read the target from the host symlink `target` in the early (host-side) phase. */
+  dereference?: boolean;
 }
 
 export interface WriteOp {
@@ -71,7 +74,44 @@ export interface OverlayOp {
   dst: string;
 }
 
-export type Operation = BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | WriteOp | OverlayOp;
+/** A private mqueue filesystem on dst (needs an IPC namespace). */
+export interface MqueueOp {
+  kind: "mqueue";
+  dst: string;
+}
+
+/**
+ * Changes the per-mount flags of the mount at dst (a mount point in the sandbox), after every
+ * mount operation. `options` is a mount option string ("ro,nosuid,nodev"); "rec" applies it to
+ * every mount below dst too. Flags not named are kept.
+ */
+export interface RemountOp {
+  kind: "remount";
+  dst: string;
+  options: string;
+}
+
+/** A file with the given bytes, bound on dst (read-only unless `readonly` is false). */
+export interface FileOp {
+  kind: "file";
+  dst: string;
+  /** The file's contents, base64-encoded (plans are JSON). */
+  base64: string;
+  readonly: boolean;
+  /** Mode of the file; default 0444 read-only, 0644 writable. */
+  mode?: number;
+}
+
+/** chmod of a path in the sandbox, after every mount operation. */
+export interface ChmodOp {
+  kind: "chmod";
+  dst: string;
+  mode: number;
+}
+
+export type Operation =
+  | BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | WriteOp | OverlayOp
+  | MqueueOp | RemountOp | FileOp | ChmodOp;
 export type OperationKind = Operation["kind"];
 
 export interface Plan {

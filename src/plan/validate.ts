@@ -31,6 +31,11 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   if (!Array.isArray(plan.ops)) throw new PlanError("ops", "must be a list of operations");
   plan.ops.forEach((op, i) => validateOperation(op, `ops[${i}]`));
   for (const k of BOOL_FIELDS) requireBool(k, plan[k]);
+  plan.ops.forEach((op, i) => {
+    if ((op.kind === "mqueue" || (op.kind === "dev" && op.mqueue)) && !plan.unshareIpc) {
+      throw new PlanError(`ops[${i}]`, "a private mqueue needs an IPC namespace: set unshareIpc (CLI --unshare-ipc, library .unshareIpc())");
+    }
+  });
   if (plan.hostname !== null) {
     requireString("hostname", plan.hostname);
     if (plan.hostname.length === 0 || plan.hostname.length > 64) throw new PlanError("hostname", "must be 1 to 64 characters");

@@ -1,9 +1,10 @@
 // Mount building blocks the operations share: recursive binds that are read-only on every
 // submount, and read-only remounts of a tree.
-import { lstat, readText } from "../sys/fs.ts";
+import { lstat, mountIdOf, readText } from "../sys/fs.ts";
 import { mount, mountSetattr, moveMountFd, openTree } from "../sys/mount.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { AT, MOUNT_ATTR, MS, OPEN_TREE } from "../sys/flags.ts";
+import { ATIME_FLAGS, type RemountFlags } from "../plan/ops/remount.ts";
 import { SysError } from "../sys/error.ts";
 import { Errno } from "../sys/errno.ts";
 
@@ -102,18 +103,107 @@ export function mountFlagsOf(options: string): number {
   return LOCKED.reduce((f, [w, bit]) => (words.has(w) ? f | bit : f), 0);
 }
 
+/**
+ * mount(2) flags for a bind remount of a mount whose mountinfo options are `current`: every
+ * per-mount flag it has (so flags a user namespace cannot clear, and nosymfollow, are kept),
+ * minus `clear`, plus `set`; an access-time word in `set` replaces the current one.
+ */
+export function remountedFlags(current: string, set: number, clear: number): number {
+  let flags = mountFlagsOf(current) | (current.split(",").includes("nosymfollow") ? MS.NOSYMFOLLOW : 0);
+  if (set & ATIME_FLAGS) flags &= ~ATIME_FLAGS;
+  return (flags & ~clear) | set;
+}
+
+const ATTR_OF: [number, number][] = [
+  [MS.RDONLY, MOUNT_ATTR.RDONLY], [MS.NOSUID, MOUNT_ATTR.NOSUID], [MS.NODEV, MOUNT_ATTR.NODEV],
+  [MS.NOEXEC, MOUNT_ATTR.NOEXEC], [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME], [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
+];
+
+/** The same change as mount_setattr's attr_set/attr_clr (which leaves every other flag alone). */
+export function mountAttrChange(set: number, clear: number): { set: number; clear: number } {
+  let aset = 0;
+  let aclr = 0;
+  for (const [ms, attr] of ATTR_OF) {
+    if (set & ms) aset |= attr;
+    if (clear & ms) aclr |= attr;
+  }
+  if (set & ATIME_FLAGS) {
+    aclr |= MOUNT_ATTR._ATIME;
+    aset |= set & MS.NOATIME ? MOUNT_ATTR.NOATIME : set & MS.STRICTATIME ? MOUNT_ATTR.STRICTATIME : MOUNT_ATTR.RELATIME;
+  }
+  return { set: aset, clear: aclr };
+}
+
+/**
+ * The mounts a remount of `dst` reaches by path: the topmost mount at `dst` and, with
+ * `recursive`, the mounts of its subtree (children by parent id, as AT_RECURSIVE walks it)
+ * that are reachable by path, parents first. `mountIdAt` (statx's mount id of a path, -1 for
+ * a path that cannot be reached) says which mount a path reaches; where it cannot tell (null),
+ * the last mount listed at a mount point is taken as the topmost one (mountinfo lists older
+ * mounts first).
+ */
+export function mountsUnder(entries: readonly MountInfoEntry[], dst: string, recursive: boolean, mountIdAt: (path: string) => number | null = () => null): MountInfoEntry[] {
+  const lastAt = new Map<string, MountInfoEntry>();
+  for (const e of entries) lastAt.set(e.mountPoint, e);
+  const reachable = (e: MountInfoEntry) => {
+    const id = mountIdAt(e.mountPoint);
+    return id === null ? lastAt.get(e.mountPoint) === e : id === e.id;
+  };
+  const top = entries.find((e) => e.mountPoint === dst && reachable(e));
+  if (!top) return [];
+  if (!recursive) return [top];
+  const ids = new Set([top.id]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of entries) {
+      if (!ids.has(e.id) && ids.has(e.parent)) {
+        ids.add(e.id);
+        grew = true;
+      }
+    }
+  }
+  return entries.filter((e) => ids.has(e.id) && reachable(e)).sort((a, b) => a.mountPoint.length - b.mountPoint.length);
+}
+
+function explainRemountError(e: unknown, f: RemountFlags): unknown {
+  if (e instanceof SysError && e.errno === Errno.EPERM && (f.clear || f.set & ATIME_FLAGS)) {
+    return new SysError(e.syscall, e.errno, e.path, e.dest, "a flag set by the host on this mount (ro, nosuid, nodev, noexec or its access-time mode) is locked in a user namespace and cannot be cleared or changed");
+  }
+  return e;
+}
+
+/**
+ * Changes the flags of the mount at `dst` (and every mount below it with "rec"), keeping the
+ * flags it was not asked to change. `label` is the path as the sandbox sees it.
+ */
+export function remountMount(dst: string, label: string, f: RemountFlags, mountinfoPath: string): void {
+  const entries = parseMountinfo(readText(mountinfoPath));
+  if (mountsUnder(entries, dst, false, mountIdOf).length === 0) {
+    throw new Error(`${label} is not a mount point in the sandbox; a remount changes the flags of a mount (bind or mount something on ${label} first)`);
+  }
+  if (!noMountSetattr()) {
+    try {
+      mountSetattr(dst, (f.recursive ? AT.RECURSIVE : 0) | AT.SYMLINK_NOFOLLOW | AT.NO_AUTOMOUNT, mountAttrChange(f.set, f.clear), label);
+      return;
+    } catch (e) {
+      if (!isEnosys(e)) throw explainRemountError(e, f);
+    }
+  }
+  for (const e of mountsUnder(entries, dst, f.recursive, mountIdOf)) {
+    try {
+      mount(null, e.mountPoint, null, MS.BIND | MS.REMOUNT | remountedFlags(e.options, f.set, f.clear));
+    } catch (err) {
+      throw explainRemountError(err, f);
+    }
+  }
+}
+
 /** Adds `flags` to `dst` and every mount below it with per-mount bind remounts (old API). */
 export function remountTree(dst: string, flags: number, mountinfoPath: string): void {
   // mount(2) follows a symlink target; a bound symlink has no content to protect anyway.
   if (lstat(dst)?.isSymbolicLink()) return;
-  const prefix = dst === "/" ? "/" : dst.replace(/\/+$/, "") + "/";
-  const entries = parseMountinfo(readText(mountinfoPath));
-  const targets = entries.filter((e) => e.mountPoint === dst || e.mountPoint.startsWith(prefix));
   // Only the topmost mount at each mount point is reachable by path.
-  const seen = new Map<string, MountInfoEntry>();
-  for (const e of targets) seen.set(e.mountPoint, e);
-  const sorted = [...seen.values()].sort((a, b) => a.mountPoint.length - b.mountPoint.length);
-  for (const e of sorted) {
-    mount(null, e.mountPoint, null, MS.BIND | MS.REMOUNT | mountFlagsOf(e.options) | flags);
+  for (const e of mountsUnder(parseMountinfo(readText(mountinfoPath)), dst, true, mountIdOf)) {
+    mount(null, e.mountPoint, null, MS.BIND | MS.REMOUNT | remountedFlags(e.options, flags, 0));
   }
 }

@@ -1,6 +1,8 @@
 // Runs a plan in this (single-threaded) process: namespaces, identity, the new root, then
 // exec of the command in place. Returns only by throwing a SetupError.
-import { exists, lstat, readText } from "../sys/fs.ts";
+import { exists, lstat, readlink, readText } from "../sys/fs.ts";
+import { SysError } from "../sys/error.ts";
+import { Errno } from "../sys/errno.ts";
 import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
@@ -34,7 +36,10 @@ export const KEPT_CAPS = [
 /** Added when the sandbox has its own network namespace. */
 export const KEPT_NET_CAPS = [CAP.NET_BIND_SERVICE, CAP.NET_ADMIN];
 
-/** Host-side checks before anything is created: missing required sources fail here, optional ones are dropped. */
+/**
+ * Host-side checks before anything is created: missing required sources fail here, optional
+ * ones are dropped, and symlinks to dereference are read (the result holds their targets).
+ */
 export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) => void = () => {}): Operation[] {
   const out: Operation[] = [];
   for (const op of ops) {
@@ -47,6 +52,18 @@ export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) =
         }
         throw new SetupError(describeOperation(op), `source ${op.src} does not exist; create it or use the -try variant`);
       }
+    }
+    if (op.kind === "symlink" && op.dereference) {
+      // The link is read here, in the host's root; the apply phase creates an ordinary symlink.
+      let target: string;
+      try {
+        target = readlink(op.target);
+      } catch (e) {
+        const notLink = e instanceof SysError && e.errno === Errno.EINVAL;
+        throw new SetupError(describeOperation(op), notLink ? `${op.target} is not a symlink; give the path of a host symlink` : e);
+      }
+      out.push({ kind: "symlink", target, dst: op.dst });
+      continue;
     }
     if (op.kind === "overlay") {
       const dirs: [string, string][] = [...op.lower.map((l): [string, string] => [l, "lower directory"])];

@@ -10,6 +10,8 @@
 // request arrives, so neither the fork nor the copy-on-write faults after it are paid on the
 // request's path; the server warms its JIT while idle so children run compiled code.
 //
+// A request too large for one message travels in a memfd (see request.ts).
+//
 // When the host goes away (EOF on the socket) sandboxes that asked for dieWithParent are killed;
 // the server exits once no sandbox is left. --oneshot serves a single request (the cold path)
 // and exits when that sandbox has ended.
@@ -25,6 +27,7 @@ import { SetupError } from "./errors.ts";
 import { rawStderr } from "./exec.ts";
 import { trace } from "../sys/trace.ts";
 import { warmUp, warmUpRound } from "./warmup.ts";
+import { decodeRequest, LARGE_REQUEST } from "./request.ts";
 
 export interface StageRequest {
   plan: Plan;
@@ -86,8 +89,10 @@ function startZygote(serverPid: number, prefault: boolean): Zygote {
     const msg = recvWithFds(theirs);
     if (msg === null) exit(0);
     closeQuiet(theirs);
-    const [statusFd, ...io] = msg.fds;
-    runChild(JSON.parse(msg.data.toString("utf8")) as StageRequest, statusFd!, io);
+    const { text, fds, carrier } = decodeRequest(msg.data, msg.fds);
+    if (carrier >= 0) closeQuiet(carrier);
+    const [statusFd, ...io] = fds;
+    runChild(JSON.parse(text) as StageRequest, statusFd!, io);
   }
   closeQuiet(theirs);
   return { pid, sock: mine };
@@ -180,27 +185,34 @@ function serve(oneshot: boolean): never {
     for (const fd of fds) closeQuiet(fd);
   }
 
-  function handle(data: Buffer, fds: number[]): void {
+  function handle(data: Buffer, allFds: number[]): void {
+    const large = data.length === LARGE_REQUEST.length && data.toString("latin1") === LARGE_REQUEST;
+    const fds = large ? allFds.slice(1) : allFds;
     const [statusFd, ...io] = fds;
-    if (statusFd === undefined) return; // nothing to report to: a malformed request
+    if (statusFd === undefined) {
+      // nothing to report to: a malformed request
+      for (const fd of allFds) closeQuiet(fd);
+      return;
+    }
     let req: StageRequest;
     try {
-      req = JSON.parse(data.toString("utf8")) as StageRequest;
+      req = JSON.parse(decodeRequest(data, allFds).text) as StageRequest;
       validatePlan(req.plan);
       if (!Array.isArray(req.targets) || req.targets.length !== io.length) throw new Error("request: targets do not match the attached fds");
     } catch (e) {
-      return fail(statusFd, fds, e instanceof Error ? e.message : String(e), 2);
+      return fail(statusFd, allFds, e instanceof Error ? e.message : String(e), 2);
     }
     let pid: number;
     try {
       const z = pool.shift() ?? startZygote(serverPid, false);
-      sendWithFds(z.sock, data, fds);
+      sendWithFds(z.sock, data, allFds);
       closeQuiet(z.sock);
       pid = z.pid;
     } catch (e) {
-      return fail(statusFd, fds, `starting the sandbox: ${e instanceof Error ? e.message : String(e)}`, 1);
+      return fail(statusFd, allFds, `starting the sandbox: ${e instanceof Error ? e.message : String(e)}`, 1);
     }
     for (const fd of io) closeQuiet(fd);
+    if (large) closeQuiet(allFds[0]!);
     writeStatus(statusFd, { event: "spawned", pid });
     running.set(pid, { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: req.plan.dieWithParent });
   }

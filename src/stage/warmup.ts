@@ -39,6 +39,9 @@ function samplePlan(): Plan {
       { kind: "symlink", target: "usr/bin", dst: "/bin" },
       { kind: "write", data: "x", dst: "/etc/x" },
       { kind: "overlay", lower: ["/usr", "/opt"], upper: "tmpfs", work: null, dst: "/usr" },
+      { kind: "file", base64: "eAo=", dst: "/etc/y", readonly: true },
+      { kind: "remount", dst: "/usr", options: "ro,nosuid,nodev" },
+      { kind: "chmod", dst: "/tmp", mode: 0o1777 },
     ],
   };
 }

@@ -48,6 +48,19 @@ function statAt(path: string, flags: number): FileStat | number {
   return new FileStat(statxView.getUint16(28, true), statxView.getUint32(20, true), statxView.getUint32(24, true), Number(statxView.getBigUint64(40, true)));
 }
 
+const STATX_MNT_ID = 0x1000;
+
+/**
+ * The id (as in /proc/self/mountinfo) of the mount `path` is on, the topmost one when mounts
+ * are stacked; -1 when the path cannot be reached; null when the kernel does not say (before 5.8).
+ */
+export function mountIdOf(path: string): number | null {
+  const r = sysStatx(AT.FDCWD, cstr(path), AT.SYMLINK_NOFOLLOW | AT.NO_AUTOMOUNT, STATX_MNT_ID, statxBuf);
+  if (r < 0) return -1;
+  if (!(statxView.getUint32(0, true) & STATX_MNT_ID)) return null;
+  return Number(statxView.getBigUint64(144, true));
+}
+
 /** stat(2), following symlinks; null when the path does not exist (or cannot be reached). */
 export function stat(path: string): FileStat | null {
   const r = statAt(path, 0);
@@ -74,24 +87,41 @@ export function exists(path: string): boolean {
 export function readFile(path: string): Buffer {
   const fd = check(libc.open(cstr(path), O.RDONLY | O.CLOEXEC, 0), "open", path);
   try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(total < 65536 ? 65536 : total);
-      const n = Number(libc.read(fd, buf, buf.length));
-      if (n < 0) {
-        const e = errno();
-        if (e === Errno.EINTR) continue;
-        throw new SysError("read", e, path);
-      }
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+    return readToEnd(fd, path);
   } finally {
     libc.close(fd);
   }
+}
+
+const pollFd = new Int32Array(2); // struct pollfd { int fd; short events; short revents; }
+
+/**
+ * Reads an open fd (file, pipe or socket) until end of file. A non-blocking fd is waited for
+ * with poll(). `limit` bytes at most: more is an EFBIG SysError.
+ */
+export function readToEnd(fd: number, label = `fd ${fd}`, limit = Infinity): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(total < 65536 ? 65536 : total);
+    const n = Number(libc.read(fd, buf, buf.length));
+    if (n < 0) {
+      const e = errno();
+      if (e === Errno.EINTR) continue;
+      if (e === Errno.EAGAIN) {
+        pollFd[0] = fd;
+        pollFd[1] = 1; // POLLIN
+        libc.poll(pollFd, 1, -1);
+        continue;
+      }
+      throw new SysError("read", e, label);
+    }
+    if (n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+    if (total > limit) throw new SysError("read", Errno.EFBIG, label, undefined, `more than ${limit} bytes`);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 export function readText(path: string): string {

@@ -33,6 +33,10 @@ const GOOD_OPS: Operation[] = [
   { kind: "overlay", lower: ["/a", "/b"], upper: null, work: null, dst: "/o1" },
   { kind: "overlay", lower: ["/a"], upper: "tmpfs", work: null, dst: "/o2" },
   { kind: "overlay", lower: ["/a"], upper: "/up", work: "/work", dst: "/o3" },
+  { kind: "mqueue", dst: "/dev/mqueue" },
+  { kind: "remount", dst: "/usr", options: "ro,nosuid,nodev,rec" },
+  { kind: "file", dst: "/etc/passwd", base64: "cm9vdDp4OjA6MDo6L3Jvb3Q6L2Jpbi9zaAo=", readonly: true, mode: 0o444 },
+  { kind: "chmod", dst: "/tmp", mode: 0o1777 },
 ];
 
 describe("validatePlan", () => {
@@ -42,7 +46,8 @@ describe("validatePlan", () => {
   });
 
   test("accepts one operation of every kind", () => {
-    const p = plan({ ops: GOOD_OPS, env: { PATH: "/usr/bin", EMPTY: "" }, cwd: "/home", fds: [3, 7], hostname: "box", unshareUts: true });
+    // unshareIpc: the mqueue operations need an IPC namespace.
+    const p = plan({ ops: GOOD_OPS, env: { PATH: "/usr/bin", EMPTY: "" }, cwd: "/home", fds: [3, 7], hostname: "box", unshareUts: true, unshareIpc: true });
     expect(validatePlan(p)).toBe(p);
     expect(new Set(GOOD_OPS.map((o) => o.kind))).toEqual(new Set(OPERATION_KINDS));
   });

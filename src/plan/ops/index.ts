@@ -9,6 +9,10 @@ import { describeProc, validateProc } from "./proc.ts";
 import { describeSymlink, validateSymlink } from "./symlink.ts";
 import { describeTmpfs, validateTmpfs } from "./tmpfs.ts";
 import { describeWrite, validateWrite } from "./write.ts";
+import { describeMqueue, validateMqueue } from "./mqueue.ts";
+import { describeRemount, validateRemount } from "./remount.ts";
+import { describeFile, validateFile } from "./file.ts";
+import { describeChmod, validateChmod } from "./chmod.ts";
 
 type Spec<K extends OperationKind> = {
   validate(op: Extract<Operation, { kind: K }>, field: string): void;
@@ -24,6 +28,10 @@ const SPECS: { [K in OperationKind]: Spec<K> } = {
   symlink: { validate: validateSymlink, describe: describeSymlink },
   write: { validate: validateWrite, describe: describeWrite },
   overlay: { validate: validateOverlay, describe: describeOverlay },
+  mqueue: { validate: validateMqueue, describe: describeMqueue },
+  remount: { validate: validateRemount, describe: describeRemount },
+  file: { validate: validateFile, describe: describeFile },
+  chmod: { validate: validateChmod, describe: describeChmod },
 };
 
 export const OPERATION_KINDS = Object.keys(SPECS) as OperationKind[];

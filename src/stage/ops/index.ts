@@ -9,6 +9,10 @@ import { applyProc } from "./proc.ts";
 import { applySymlink } from "./symlink.ts";
 import { applyTmpfs } from "./tmpfs.ts";
 import { applyWrite } from "./write.ts";
+import { applyMqueue } from "./mqueue.ts";
+import { applyRemount } from "./remount.ts";
+import { applyFile } from "./file.ts";
+import { applyChmod } from "./chmod.ts";
 
 /** Applies one operation; returns false when it was skipped (an optional bind with no source). */
 export function applyOperation(op: Operation, ctx: StageContext): boolean {
@@ -21,5 +25,9 @@ export function applyOperation(op: Operation, ctx: StageContext): boolean {
     case "symlink": applySymlink(op, ctx); return true;
     case "write": applyWrite(op, ctx); return true;
     case "overlay": applyOverlay(op, ctx); return true;
+    case "mqueue": applyMqueue(op, ctx); return true;
+    case "remount": applyRemount(op, ctx); return true;
+    case "file": applyFile(op, ctx); return true;
+    case "chmod": applyChmod(op, ctx); return true;
   }
 }
