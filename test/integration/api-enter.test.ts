@@ -138,7 +138,7 @@ describe.each(WHO)("as %s", (who: Who) => {
     expect(r.badPid?.message).toContain("invalid process id 0");
   });
 
-  test.if(IS_ROOT && who === "user")("the test user cannot enter a sandbox root made (EPERM) nor a process of root's (EACCES)", () => {
+  if (IS_ROOT && who === "user") test("the test user cannot enter a sandbox root made (EPERM) nor a process of root's (EACCES)", () => {
     const [rootBox, init] = r.foreign;
     expect(rootBox!.exitCode).toBe(1);
     expect(rootBox!.error).toEqual({ message: `enter ${foreign!.pid}: setns(ipc): Operation not permitted (EPERM)`, exitCode: 1, errno: 1 });

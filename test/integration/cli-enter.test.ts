@@ -54,6 +54,9 @@ describe.each(WHO)("as %s", (who) => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(parseNs(r.stdout)).toEqual(nsLinks(lib.pid));
+    // Those were entered for real: the target's differ from the caller's.
+    const host = nsLinks("self");
+    for (const ns of ["mnt", "pid", "net", "ipc", "uts", "cgroup"]) expect(nsLinks(lib.pid)[ns]).not.toBe(host[ns]!);
     expect(r.stdout).toContain("host inner\n");
     expect(r.stdout).toContain("marker\n");
     // The target's working directory is the default.
