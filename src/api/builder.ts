@@ -7,7 +7,7 @@ import { validatePlan } from "../plan/validate.ts";
 import { PlanError, requireMode, requireString } from "../plan/errors.ts";
 import { absolutize } from "../plan/paths.ts";
 import { SandboxProcess } from "./subprocess.ts";
-import { spawnSyncPlan } from "./sync.ts";
+import { spawnSyncJob } from "./sync.ts";
 import { planToArgs } from "./args.ts";
 import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
 
@@ -346,11 +346,11 @@ export class Sandbox {
 
   /** Runs `cmd` in the sandbox; like Bun.spawn. */
   spawn(cmd: readonly string[], options: SandboxSpawnOptions = {}): SandboxSubprocess {
-    return new SandboxProcess(this.planFor(cmd, options), options, this.s.warm, this.s.onStatus);
+    return new SandboxProcess({ plan: this.planFor(cmd, options) }, options, this.s.warm, this.s.onStatus);
   }
 
   /** Runs `cmd` in the sandbox and waits; like Bun.spawnSync. */
   spawnSync(cmd: readonly string[], options: SandboxSpawnSyncOptions = {}): SandboxSyncResult {
-    return spawnSyncPlan(this.planFor(cmd, options), options, this.s.warm, this.s.onStatus);
+    return spawnSyncJob({ plan: this.planFor(cmd, options) }, options, this.s.warm, this.s.onStatus);
   }
 }

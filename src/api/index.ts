@@ -4,6 +4,9 @@
 //   const base = sandbox().roBind("/", "/").dev("/dev").proc("/proc").tmpfs("/tmp").unshareNet();
 //   const p = base.bind("./out", "/out").spawn(["make", "-C", "/out"]);
 //   await p.exited;
+//
+//   import { enter } from "bun-sandbox";
+//   enter(p.pid).spawnSync(["ip", "addr"]);   // a command in the namespaces of a running process
 import { Sandbox, type SandboxOptions } from "./builder.ts";
 import type { Plan } from "../plan/types.ts";
 import { shutdownWarmServer, warmServerPid } from "./server.ts";
@@ -23,6 +26,7 @@ sandbox.shutdown = (): void => shutdownWarmServer();
 sandbox.warmServerPid = (): number | null => warmServerPid();
 
 export { Sandbox };
+export { enter, EnteredNamespaces, type EnterOptions } from "./enter.ts";
 export type { SandboxOptions, TmpfsOptions, OverlayLayers, BindOptions, DevOptions, SymlinkOptions, DataOptions } from "./builder.ts";
 export { SandboxError } from "./types.ts";
 export type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxSubprocess, SandboxSyncResult, SandboxStatus, StdioOption } from "./types.ts";

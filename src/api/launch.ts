@@ -3,8 +3,8 @@ import { closeQuiet, pipe2 } from "../sys/fd.ts";
 import { libc, errno } from "../sys/libc.ts";
 import { poll, POLLIN } from "../sys/socket.ts";
 import { Errno } from "../sys/errno.ts";
-import type { Plan } from "../plan/types.ts";
 import type { StatusEvent } from "../stage/status.ts";
+import type { StageJob } from "../stage/request.ts";
 import { coldServer, shutdownWarmServer, warmServer } from "./server.ts";
 import { SandboxError, type SandboxStatus } from "./types.ts";
 import { exitCodeOf, wifsignaled, wtermsig } from "../sys/process.ts";
@@ -79,13 +79,13 @@ export interface Launched {
 // A warm server answers within a millisecond; a cold one needs a Bun start.
 const SPAWN_TIMEOUT_MS = 30_000;
 
-function tryLaunch(plan: Plan, targets: number[], io: number[], warm: boolean): Launched | null {
+function tryLaunch(job: StageJob, targets: number[], io: number[], warm: boolean): Launched | null {
   const server = warm ? warmServer() : coldServer();
   if (!server) return null;
   const [statusRead, statusWrite] = pipe2();
   const status = new StatusReader(statusRead);
   try {
-    server.send({ plan, targets }, [statusWrite, ...io]);
+    server.send({ ...job, targets }, [statusWrite, ...io]);
   } catch {
     status.close();
     if (warm) shutdownWarmServer();
@@ -110,11 +110,12 @@ function tryLaunch(plan: Plan, targets: number[], io: number[], warm: boolean): 
 }
 
 /**
- * Hands the plan and the sandbox's fds (`io[i]` becomes fd `targets[i]` in the sandbox) to the
- * warm server, or to a cold one when the warm one is disabled or unavailable.
+ * Hands the job (a plan, or namespaces to enter) and the command's fds (`io[i]` becomes fd
+ * `targets[i]` in the command) to the warm server, or to a cold one when the warm one is
+ * disabled or unavailable.
  */
-export function launch(plan: Plan, targets: number[], io: number[], preferWarm: boolean): Launched {
-  const launched = (preferWarm ? tryLaunch(plan, targets, io, true) : null) ?? tryLaunch(plan, targets, io, false);
+export function launch(job: StageJob, targets: number[], io: number[], preferWarm: boolean): Launched {
+  const launched = (preferWarm ? tryLaunch(job, targets, io, true) : null) ?? tryLaunch(job, targets, io, false);
   if (!launched) throw new SandboxError("bun-sandbox: the stage server could not be started (is dist/stage-server.cjs built? run `npm run build`)", 1);
   return launched;
 }

@@ -3,7 +3,7 @@
 import type { Subprocess } from "bun";
 import { closeQuiet, writeAll } from "../sys/fd.ts";
 import { memfdCreate, sendWithFds, socketpair } from "../sys/socket.ts";
-import type { StageRequest } from "../stage/server.ts";
+import type { StageRequest } from "../stage/request.ts";
 import { INLINE_REQUEST_MAX, LARGE_REQUEST } from "../stage/request.ts";
 
 const SERVER_PATH = new URL("../../dist/stage-server.cjs", import.meta.url).pathname;

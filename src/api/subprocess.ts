@@ -4,8 +4,8 @@ import { closeQuiet, open, pipe2 } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { signalNumber } from "../sys/signals.ts";
 import { pidfdOpen, pidfdSendSignal } from "../sys/process.ts";
-import type { Plan } from "../plan/types.ts";
 import { launch, StatusTracker, type Launched } from "./launch.ts";
+import { withFds, type StageJob } from "../stage/request.ts";
 import { SandboxError, type SandboxSpawnOptions, type SandboxStatus, type SandboxSubprocess, type StdioOption } from "./types.ts";
 
 let devNull = -1;
@@ -149,12 +149,13 @@ export class SandboxProcess implements SandboxSubprocess {
   /** Signals go through a pidfd: the pid itself may be reused once the server has reaped it. */
   private pidfd = -1;
 
-  constructor(plan: Plan, opts: SandboxSpawnOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null) {
+  /** `job`: a sandbox's plan, or the namespaces of a process to enter. */
+  constructor(job: StageJob, opts: SandboxSpawnOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null) {
     const slots = stdioSlots(opts, ["ignore", "pipe", "inherit"]);
     const io = setupIo(slots, (t) => (t === 0 ? "read" : "write"));
     let launched;
     try {
-      launched = launch({ ...plan, fds: io.targets.filter((t) => t > 2) }, io.targets, io.io, warm);
+      launched = launch(withFds(job, io.targets.filter((t) => t > 2)), io.targets, io.io, warm);
     } catch (e) {
       for (const fd of io.hostEnds.values()) closeQuiet(fd);
       throw e;

@@ -6,12 +6,13 @@ import { readFile } from "../sys/fs.ts";
 import { memfdCreate } from "../sys/socket.ts";
 import { pidfdOpen, pidfdSendSignal } from "../sys/process.ts";
 import { signalNumber } from "../sys/signals.ts";
-import type { Plan } from "../plan/types.ts";
 import { launch, StatusTracker } from "./launch.ts";
+import { withFds, type StageJob } from "../stage/request.ts";
 import { nullFd, stdioSlots } from "./subprocess.ts";
 import { SandboxError, type SandboxSpawnSyncOptions, type SandboxStatus, type SandboxSyncResult, type StdioOption } from "./types.ts";
 
-export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null): SandboxSyncResult {
+/** `job`: a sandbox's plan, or the namespaces of a process to enter. */
+export function spawnSyncJob(job: StageJob, opts: SandboxSpawnSyncOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null): SandboxSyncResult {
   const input = opts.stdin;
   const slots = stdioSlots({ ...opts, stdin: typeof input === "string" || input instanceof Uint8Array ? "pipe" : input }, ["ignore", "pipe", "pipe"]);
   const io: number[] = [];
@@ -38,7 +39,7 @@ export function spawnSyncPlan(plan: Plan, opts: SandboxSpawnSyncOptions, warm: b
       else throw new SandboxError(`stdio[${target}]: expected "pipe", "inherit", "ignore" or an fd`, 2);
     });
     const targets = slots.map((_, i) => i);
-    const { pid, status, early, release } = launch({ ...plan, fds: targets.filter((t) => t > 2) }, targets, io, warm);
+    const { pid, status, early, release } = launch(withFds(job, targets.filter((t) => t > 2)), targets, io, warm);
     let pidfd = -1;
     try {
       pidfd = pidfdOpen(pid);

@@ -30,7 +30,7 @@ export interface SandboxSpawnSyncOptions extends Omit<SandboxSpawnOptions, "stdi
 }
 
 export interface SandboxSubprocess {
-  /** Host pid of the sandbox's top process: the command, or (with unsharePid) its supervisor. */
+  /** Host pid of the top process: the command, or its supervisor outside a PID namespace (unsharePid(), or enter() into one). */
   readonly pid: number;
   readonly stdin: FileSink | undefined;
   readonly stdout: ReadableStream<Uint8Array> | undefined;

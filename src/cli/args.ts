@@ -5,6 +5,7 @@ import { emptyPlan } from "../plan/types.ts";
 import { absolutize } from "../plan/paths.ts";
 import { parseRemountOptions } from "../plan/ops/remount.ts";
 import { FlagParseError } from "../sys/flags.ts";
+import { parseNamespaceList, PID_MAX, type EnterSpec } from "../plan/enter.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -16,6 +17,7 @@ export class UsageError extends Error {
 
 export type ParseResult =
   | { kind: "run"; plan: Plan }
+  | { kind: "enter"; spec: EnterSpec }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "doctor"; json: boolean };
@@ -128,6 +130,13 @@ export function parseArgs(input: ParseInput): ParseResult {
     if (arg === "-h" || arg === "--help") return { kind: "help" };
     if (arg === "--version") return { kind: "version" };
     if (arg === "--doctor") return { kind: "doctor", json: argv.slice(i + 1).includes("--json") };
+    if (arg === "--enter") return parseEnterArgs(input);
+    if (arg === "--namespaces") {
+      const rest = argv.slice(i);
+      const end = rest.indexOf("--");
+      if (!(end < 0 ? rest : rest.slice(0, end)).includes("--enter")) throw new UsageError("--namespaces only goes with --enter PID; see sandbox --help");
+      return parseEnterArgs(input);
+    }
     if (!arg.startsWith("-")) break;
     const n = ARITY[arg];
     if (n === undefined) throw new UsageError(`unknown option ${arg}; see sandbox --help`);
@@ -240,10 +249,83 @@ export function parseArgs(input: ParseInput): ParseResult {
   return { kind: "run", plan };
 }
 
+// Options that make sense when entering a running process's namespaces.
+const ENTER_ARITY: Record<string, number> = { "--enter": 1, "--namespaces": 1, "--chdir": 1, "--setenv": 2, "--unsetenv": 1 };
+
+/**
+ * `sandbox --enter PID [--namespaces LIST] [--chdir DIR] [--setenv NAME VALUE] [--unsetenv NAME]
+ * [--] [COMMAND [ARGUMENTS...]]`: run COMMAND in the namespaces of PID. The options that build
+ * a sandbox do not apply (the target's namespaces and root are used as they are).
+ */
+export function parseEnterArgs(input: ParseInput): ParseResult {
+  const { argv } = input;
+  let pid: number | null = null;
+  let namespaces: EnterSpec["namespaces"] = null;
+  let cwd: string | null = null;
+  const setenv: [string, string][] = [];
+  const unsetenv: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (arg === "-h" || arg === "--help") return { kind: "help" };
+    if (arg === "--version") return { kind: "version" };
+    if (!arg.startsWith("-")) break;
+    const n = ENTER_ARITY[arg];
+    if (n === undefined) {
+      if (ARITY[arg] !== undefined || arg === "--doctor") throw new UsageError(`${arg} cannot be used with --enter (the target's namespaces and root are used as they are)`);
+      throw new UsageError(`unknown option ${arg}; see sandbox --help`);
+    }
+    if (i + n >= argv.length) {
+      const names: Record<string, string> = { "--enter": "PID", "--namespaces": "LIST", "--chdir": "DIR", "--setenv": "NAME VALUE", "--unsetenv": "NAME" };
+      throw new UsageError(`${arg} needs ${n === 1 ? "an argument" : `${n} arguments`} (${arg} ${names[arg]})`);
+    }
+    const a = argv[i + 1]!;
+    const b = argv[i + 2] ?? "";
+    i += n;
+    switch (arg) {
+      case "--enter":
+        if (pid !== null) throw new UsageError("--enter given twice; enter one process at a time");
+        if (!/^[1-9][0-9]*$/.test(a) || Number(a) > PID_MAX) throw new UsageError(`--enter: invalid process id "${a}"; give a pid between 1 and ${PID_MAX}`);
+        pid = Number(a);
+        break;
+      case "--namespaces":
+        try {
+          namespaces = parseNamespaceList(a);
+        } catch (e) {
+          throw new UsageError(`--namespaces: ${(e as Error).message}`);
+        }
+        break;
+      case "--chdir":
+        if (!a.startsWith("/")) throw new UsageError(`--chdir with --enter: "${a}" is not an absolute path (it is taken inside the target's root)`);
+        cwd = a;
+        break;
+      case "--setenv":
+        if (a === "" || a.includes("=")) throw new UsageError(`--setenv: invalid variable name "${a}"`);
+        setenv.push([a, b]);
+        break;
+      case "--unsetenv":
+        unsetenv.push(a);
+        break;
+    }
+  }
+  if (pid === null) throw new UsageError("--enter needs a process id (--enter PID)");
+  const env: Record<string, string> = { ...input.env };
+  for (const [k, v] of setenv) env[k] = v;
+  for (const k of unsetenv) delete env[k];
+  // Only stdio reaches the command: the caller's other fds stay outside.
+  return { kind: "enter", spec: { pid, namespaces, cwd, argv: i < argv.length ? argv.slice(i) : ["bash"], env, fds: [] } };
+}
+
 export const HELP = `sandbox [OPTIONS...] [--] COMMAND [ARGUMENTS...]
+sandbox --enter PID [--namespaces LIST] [--chdir DIR] [--] COMMAND [ARGUMENTS...]
 
 Run COMMAND in a new mount namespace with a root built from the options (bash when no
-COMMAND is given). Option-compatible with mkosi-sandbox.
+COMMAND is given). Option-compatible with mkosi-sandbox. With --enter, run COMMAND in the
+namespaces of the running process PID instead, in its root and working directory.
 
   -h --help                       Show this help
      --version                    Show package version
@@ -278,6 +360,8 @@ COMMAND is given). Option-compatible with mkosi-sandbox.
      --pack-fds                   Pack inherited fds from 3 upward and set LISTEN_FDS/LISTEN_PID
      --suspend                    Stop process before execve()
      --debug                      Print each setup operation as it is applied
+     --enter PID                  Run COMMAND in the namespaces of process PID (those that differ from ours)
+     --namespaces LIST            With --enter: only these (user,mnt,pid,net,ipc,uts,cgroup,time)
 
 Operations from hakurei's container package (bubblewrap's option names where it has one):
      --perms OCTAL                Mode of what the next --tmpfs, --dir, --bind-data or

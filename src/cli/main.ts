@@ -10,6 +10,7 @@ import { errnoMessage } from "../sys/errno.ts";
 import { validatePlan } from "../plan/validate.ts";
 import { PlanError } from "../plan/errors.ts";
 import { runStage } from "../stage/run.ts";
+import { runEnter } from "../stage/enter.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
 import { callerEnv, hasSingleThreadEnv, reexecEnv, SAVED_ENV } from "./env.ts";
 import { runDoctor } from "./doctor.ts";
@@ -67,6 +68,14 @@ export function main(argv: readonly string[]): never {
     case "doctor":
       exit(runDoctor(parsed.json));
     // falls through
+    case "enter":
+      trace("parsed");
+      try {
+        runEnter(parsed.spec);
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e), 1);
+      }
+    // falls through (runEnter does not return)
     case "run":
       trace("parsed");
       try {

@@ -7,12 +7,13 @@ export class SetupError extends Error {
   override readonly cause: unknown;
   readonly errno: number | undefined;
 
-  constructor(step: string, cause: unknown) {
+  /** `errno`: for a cause given as text, the errno it describes. */
+  constructor(step: string, cause: unknown, errno?: number) {
     const why = cause instanceof Error ? cause.message : String(cause);
     super(`${step}: ${why}`);
     this.name = "SetupError";
     this.cause = cause;
-    this.errno = cause instanceof SysError ? cause.errno : cause instanceof SetupError ? cause.errno : undefined;
+    this.errno = errno ?? (cause instanceof SysError ? cause.errno : cause instanceof SetupError ? cause.errno : undefined);
   }
 
   static forOperation(op: Operation, cause: unknown): SetupError {

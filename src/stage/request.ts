@@ -1,8 +1,46 @@
-// How a request reaches the stage server: one SOCK_SEQPACKET message with the plan as JSON and
-// the fds attached. A request larger than INLINE_REQUEST_MAX (big placed files, a huge
-// environment) would not fit in one message (a unix datagram is capped by the socket buffer,
-// ~208 KiB): its JSON travels in a memfd attached first, and the message is LARGE_REQUEST.
+// What the library sends the stage server for one command: one message on its socket, JSON, with
+// the status fd and the command's fds attached: a plan to build a sandbox from, or the
+// namespaces of a running process to enter. A request larger than INLINE_REQUEST_MAX (big placed
+// files, a huge environment) would not fit in one message (a unix datagram is capped by the
+// socket buffer, ~208 KiB): its JSON travels in a memfd attached first, and the message is
+// LARGE_REQUEST.
 import { readFile } from "../sys/fs.ts";
+import type { Plan } from "../plan/types.ts";
+import { validatePlan } from "../plan/validate.ts";
+import { validateEnterSpec, type EnterSpec } from "../plan/enter.ts";
+
+/** The work itself, without the fd layout. */
+export type StageJob = { plan: Plan } | { enter: EnterSpec };
+
+export type StageRequest = StageJob & {
+  /** Target fd numbers, in the command's process, of the fds attached after the status fd. */
+  targets: number[];
+};
+
+/** Checks a request received from the host; throws naming the bad field. */
+export function validateRequest(req: unknown, attached: number): StageRequest {
+  if (typeof req !== "object" || req === null) throw new Error("request: must be an object");
+  const r = req as Record<string, unknown>;
+  const kinds = ["plan", "enter"].filter((k) => k in r);
+  if (kinds.length !== 1) throw new Error("request: needs exactly one of plan or enter");
+  if ("plan" in r) validatePlan(r.plan as Plan);
+  else validateEnterSpec(r.enter as EnterSpec);
+  for (const k of Object.keys(r)) if (!["plan", "enter", "targets"].includes(k)) throw new Error(`request: unknown field ${k}`);
+  if (!Array.isArray(r.targets) || r.targets.length !== attached || r.targets.some((t) => !Number.isInteger(t) || t < 0)) {
+    throw new Error("request: targets do not match the attached fds");
+  }
+  return req as StageRequest;
+}
+
+/** The same job with the fds above stderr that the command receives. */
+export function withFds(job: StageJob, fds: number[]): StageJob {
+  return "plan" in job ? { plan: { ...job.plan, fds } } : { enter: { ...job.enter, fds } };
+}
+
+/** Whether the command dies when the host goes away. */
+export function diesWithParent(job: StageJob): boolean {
+  return "plan" in job ? job.plan.dieWithParent : false;
+}
 
 /** Largest request sent inline. */
 export const INLINE_REQUEST_MAX = 64 * 1024;

@@ -1,6 +1,7 @@
 // The stage server: a single-threaded Bun process that the library starts once and keeps warm.
-// Each request arrives on a unix socket (fd 3) as one message, the plan as JSON with the
-// sandbox's stdio and extra fds attached (SCM_RIGHTS). A forked child runs the plan (runStage)
+// Each request arrives on a unix socket (fd 3) as one message, a plan (or the namespaces of a
+// process to enter, see request.ts) as JSON with the command's stdio and extra fds attached
+// (SCM_RIGHTS). A forked child runs the plan (runStage) or enters the namespaces (runEnter)
 // and execs the command; because the server has one thread, fork is safe and costs no Bun
 // start-up. Status events go to a per-request status pipe (see status.ts).
 //
@@ -19,21 +20,14 @@ import { closeAllExcept, closeQuiet, dup3, F, fcntl } from "../sys/fd.ts";
 import { exit, fork, getppid, kill, pidfdOpen, prepareFork, setParentDeathSignal, threadCount, waitpid, WNOHANG } from "../sys/process.ts";
 import { poll, POLLIN, recvWithFds, sendWithFds, socketpair, type PollFd } from "../sys/socket.ts";
 import { SIG } from "../sys/signals.ts";
-import type { Plan } from "../plan/types.ts";
-import { validatePlan } from "../plan/validate.ts";
 import { runStage } from "./run.ts";
+import { runEnter } from "./enter.ts";
+import { decodeRequest, diesWithParent, LARGE_REQUEST, validateRequest, withFds, type StageRequest } from "./request.ts";
 import { writeStatus } from "./status.ts";
 import { SetupError } from "./errors.ts";
 import { rawStderr } from "./exec.ts";
 import { trace } from "../sys/trace.ts";
 import { warmUp, warmUpRound } from "./warmup.ts";
-import { decodeRequest, LARGE_REQUEST } from "./request.ts";
-
-export interface StageRequest {
-  plan: Plan;
-  /** Target fd numbers, in the sandbox, of the fds attached after the status fd. */
-  targets: number[];
-}
 
 interface Running {
   pid: number;
@@ -51,22 +45,23 @@ const SOCK = 3;
 const POOL_SIZE = 2;
 const GC_EVERY = 256;
 
-/** In the sandbox's process: put the attached fds where the plan wants them, then run the plan. */
+/** In the sandbox's process: put the attached fds where the request wants them, then run it. */
 function runChild(req: StageRequest, statusFd: number, io: number[]): never {
   let status = statusFd;
   trace("request in child");
   try {
     // Zygotes die with the server; a sandbox only when it asked to.
-    if (!req.plan.dieWithParent) setParentDeathSignal(0);
+    if (!diesWithParent(req)) setParentDeathSignal(0);
     // Move everything out of the way first, so no target overwrites a source still needed.
     const high = io.map((fd) => fcntl(fd, F.DUPFD_CLOEXEC, 1000));
     status = fcntl(statusFd, F.DUPFD_CLOEXEC, 1000);
     closeAllExcept([...high, status], 0);
     req.targets.forEach((target, i) => dup3(high[i]!, target, 0));
     for (const fd of high) closeQuiet(fd);
-    const plan: Plan = { ...req.plan, fds: req.targets.filter((t) => t > 2) };
+    const job = withFds(req, req.targets.filter((t) => t > 2));
     trace("fds installed");
-    runStage(plan, { statusFd: status });
+    if ("enter" in job) runEnter(job.enter, { statusFd: status });
+    else runStage(job.plan, { statusFd: status });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     writeStatus(status, { event: "error", message, errno: e instanceof SetupError ? (e.errno ?? null) : null, exitCode: 1 });
@@ -196,9 +191,7 @@ function serve(oneshot: boolean): never {
     }
     let req: StageRequest;
     try {
-      req = JSON.parse(decodeRequest(data, allFds).text) as StageRequest;
-      validatePlan(req.plan);
-      if (!Array.isArray(req.targets) || req.targets.length !== io.length) throw new Error("request: targets do not match the attached fds");
+      req = validateRequest(JSON.parse(decodeRequest(data, allFds).text), io.length);
     } catch (e) {
       return fail(statusFd, allFds, e instanceof Error ? e.message : String(e), 2);
     }
@@ -214,7 +207,7 @@ function serve(oneshot: boolean): never {
     for (const fd of io) closeQuiet(fd);
     if (large) closeQuiet(allFds[0]!);
     writeStatus(statusFd, { event: "spawned", pid });
-    running.set(pid, { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: req.plan.dieWithParent });
+    running.set(pid, { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: diesWithParent(req) });
   }
 }
 

@@ -40,6 +40,33 @@ export function fchdir(fd: number): void {
   check(libc.fchdir(fd), "fchdir", `fd ${fd}`);
 }
 
+/** setgroups(2): the supplementary group list (needs CAP_SETGID; denied in a user namespace with setgroups "deny"). */
+export function setgroups(groups: readonly number[]): void {
+  check(libc.setgroups(groups.length, groups.length ? new Uint32Array(groups) : null), "setgroups", groups.join(","));
+}
+
+/** setresgid(2) with one gid for real, effective and saved. */
+export function setgid(gid: number): void {
+  check(libc.setresgid(gid, gid, gid), "setresgid", String(gid));
+}
+
+/** setresuid(2) with one uid for real, effective and saved. */
+export function setuid(uid: number): void {
+  check(libc.setresuid(uid, uid, uid), "setresuid", String(uid));
+}
+
+const cwdBuf = Buffer.alloc(4097);
+
+/**
+ * getcwd(3): the working directory, or null when it lies outside the root directory (glibc
+ * reports ENOENT for the kernel's "(unreachable)" paths) or cannot be read.
+ */
+export function getcwdOrNull(): string | null {
+  if (libc.getcwd(cwdBuf, cwdBuf.length) === null) return null;
+  const path = cwdBuf.toString("utf8", 0, cwdBuf.indexOf(0));
+  return path.startsWith("/") ? path : null;
+}
+
 export function setsid(): number {
   return check(libc.setsid(), "setsid");
 }
@@ -97,10 +124,18 @@ export function prepareFork(): number {
   return fixed;
 }
 
-/** fork() that is safe in a single-threaded Bun: refuses when other threads exist. */
-export function fork(): number {
-  assertSingleThreaded("fork");
-  prepareFork();
+/**
+ * fork() that is safe in a single-threaded Bun: refuses when other threads exist.
+ * `threadsChecked`: the caller checked (and prepared with prepareFork) before changing its root,
+ * where /proc may be missing or belong to another PID namespace, and has started nothing since.
+ */
+export function fork(threadsChecked = false): number {
+  if (!threadsChecked) {
+    assertSingleThreaded("fork");
+    prepareFork();
+  } else if (!forkPrepared) {
+    throw new SysError("fork", Errno.EINVAL, undefined, undefined, "prepareFork() must run before fork(true)");
+  }
   return check(libc.fork(), "fork");
 }
 

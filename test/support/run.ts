@@ -68,12 +68,18 @@ export function asWho(who: Who): string[] {
   return ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--"];
 }
 
-export function run(who: Who, argv: string[], opts: RunOptions = {}): RunResult {
+/** The environment `run` gives a process it starts as `who` (for tests that spawn asynchronously). */
+export function envFor(who: Who, opts: RunOptions = {}): Record<string, string> {
   const env = baseEnv(opts);
   if (who === "user" && user) {
     env.HOME = `/home/${user.name}`;
     env.USER = user.name;
   }
+  return env;
+}
+
+export function run(who: Who, argv: string[], opts: RunOptions = {}): RunResult {
+  const env = envFor(who, opts);
   const r = spawnSync([...asWho(who), ...argv], {
     env, cwd: opts.cwd ?? "/", stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
     stdout: "pipe", stderr: "pipe", timeout: opts.timeout ?? 30_000,
