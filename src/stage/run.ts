@@ -192,8 +192,9 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const exec = { umask: callerUmask, suppressChown, statusFd: rt.statusFd };
   if (rt.statusFd !== undefined) writeStatus(rt.statusFd, { event: "ready", namespaces });
   if (flags & CLONE.NEWPID) {
-    // PID 1: fork the command, then reap and forward signals until it ends.
-    const child = fork();
+    // PID 1: fork the command, then reap and forward signals until it ends. Threads were checked
+    // before the pivot; the new root may have no /proc to check them again.
+    const child = fork(true);
     if (child === 0) return execCommand(plan, exec);
     supervise(child, { reapAll: true });
   }

@@ -342,6 +342,10 @@ describe.each(WHO)("library as %s", (who) => {
     expect(out.syncPassedFds).toEqual([0, 1, 2, 3]);
   });
 
+  test("unsharePid works in a root without /proc", () => {
+    expect(scenario(who, "pid-no-proc").out).toEqual({ exitCode: 0, stdout: "2\nno-proc\n", error: null });
+  });
+
   test("writing to stdin after the command has exited is silent (EPIPE ignored, like Bun.spawn)", () => {
     const r = scenario(who, "stdin-after-exit");
     expect(r.out).toEqual({ error: null, exitCode: 0 });
