@@ -4,7 +4,8 @@
 //  - operations run parents before children (sorted by destination components);
 //  - at one destination binds come after tmpfs/dir/overlay/... so the bind ends up on top,
 //    and of two binds the one given later is on top (stable sort);
-//  - relative (+SRC) binds run after everything else.
+//  - relative (+SRC) binds run after everything else;
+//  - directory modes (which build the root from the host's mounts) run before everything else.
 import type { BindOp, Operation } from "./types.ts";
 import { isRelativeTo, relativeTo, splitPath } from "./paths.ts";
 
@@ -59,7 +60,9 @@ export function optimizeOperations(ops: readonly Operation[]): Operation[] {
   const unique = [...binds.values()];
   const kept = unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n)));
   const all: Operation[] = [...rest, ...kept];
-  const keyed = all.map((op, i) => ({ op, i, rel: op.kind === "bind" && op.relative ? 1 : 0, parts: splitPath(op.dst) }));
+  const keyed = all.map((op, i) => ({
+    op, i, rel: op.kind === "dirmodes" ? -1 : op.kind === "bind" && op.relative ? 1 : 0, parts: op.kind === "dirmodes" ? [] : splitPath(op.dst),
+  }));
   keyed.sort((a, b) => a.rel - b.rel || compareComponents(a.parts, b.parts) || a.i - b.i);
   return keyed.map((k) => k.op);
 }

@@ -18,6 +18,7 @@ import { execCommand, rawStderr } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { blockSupervisedSignals, supervise } from "./init.ts";
+import { prepareDirModes } from "./ops/dirmodes.ts";
 import { fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
@@ -82,6 +83,9 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const callerUmask = umask(0);
   const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
+  // Directory modes look at the host's mounts and the caller's permissions before anything changes.
+  const dirModesOp = ops.find((op) => op.kind === "dirmodes");
+  const dirModes = dirModesOp ? prepareDirModes(dirModesOp, callerUmask) : null;
   trace("early phase");
   assertSingleThreaded("unshare");
   lastCap(); // cached now: /proc may not exist in the new root
@@ -147,7 +151,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const ctx: StageContext = {
     oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
     procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
-    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, debug,
+    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug,
   };
   for (const op of ops) {
     let applied: boolean;
@@ -182,4 +186,3 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   }
   return execCommand(plan, exec);
 }
-

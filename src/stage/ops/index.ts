@@ -4,6 +4,7 @@ import type { StageContext } from "../context.ts";
 import { applyBind } from "./bind.ts";
 import { applyDev } from "./dev.ts";
 import { applyDir } from "./dir.ts";
+import { applyDirModes } from "./dirmodes.ts";
 import { applyOverlay } from "./overlay.ts";
 import { applyProc } from "./proc.ts";
 import { applySymlink } from "./symlink.ts";
@@ -21,5 +22,6 @@ export function applyOperation(op: Operation, ctx: StageContext): boolean {
     case "symlink": applySymlink(op, ctx); return true;
     case "write": applyWrite(op, ctx); return true;
     case "overlay": applyOverlay(op, ctx); return true;
+    case "dirmodes": applyDirModes(op, ctx); return true;
   }
 }
