@@ -26,5 +26,5 @@ export { Sandbox };
 export type { SandboxOptions, TmpfsOptions, OverlayLayers } from "./builder.ts";
 export { SandboxError } from "./types.ts";
 export type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxSubprocess, SandboxSyncResult, SandboxStatus, StdioOption } from "./types.ts";
-export type { Plan, Operation } from "../plan/types.ts";
+export type { Plan, Operation, DirMode } from "../plan/types.ts";
 export { PlanError } from "../plan/errors.ts";

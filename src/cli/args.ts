@@ -1,8 +1,9 @@
 // Command-line parsing for `sandbox`: the same options, argument order and stopping rules as
 // mkosi-sandbox. Pure: the caller passes cwd, environment and terminal.
-import type { Operation, Plan } from "../plan/types.ts";
+import type { DirMode, DirModeEntry, DirModesOp, Operation, Plan } from "../plan/types.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { absolutize } from "../plan/paths.ts";
+import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -38,12 +39,18 @@ const ARITY: Record<string, number> = {
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
   "--new-session-keyring": 0,
+  "--hidden-dir": 1, "--read-only-dir": 1, "--overlay-dir": 1, "--full-access-dir": 1,
+  "--tmpfs-size": 1, "--tmpfs-numa": 1, "--output-dir": 1,
 };
+
+const MODE_OF_OPTION: Record<string, DirMode> = Object.fromEntries(Object.entries(DIR_MODE_OPTIONS).map(([m, o]) => [o, m as DirMode]));
 
 const ARG_NAMES: Record<string, string> = {
   "--tmpfs": "DST", "--dev": "DST", "--proc": "DST", "--dir": "DST", "--symlink": "SRC DST",
   "--write": "DATA DST", "--overlay-lowerdir": "DIR", "--overlay-upperdir": "DIR", "--overlay-workdir": "DIR",
   "--overlay": "DST", "--setenv": "NAME VALUE", "--unsetenv": "NAME", "--chdir": "DIR",
+  "--hidden-dir": "DIR", "--read-only-dir": "DIR", "--overlay-dir": "DIR", "--full-access-dir": "DIR",
+  "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR",
 };
 
 export const KNOWN_OPTIONS = Object.keys(ARITY);
@@ -59,6 +66,8 @@ export function parseArgs(input: ParseInput): ParseResult {
   let work: string | null = null;
   let chdir: string | null = null;
   const abs = (p: string) => absolutize(p, cwd);
+  const dirModes: DirModeEntry[] = [];
+  const dirModeOpts: Omit<DirModesOp, "kind" | "modes"> = {};
 
   let i = 0;
   for (; i < argv.length; i++) {
@@ -130,6 +139,27 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--pack-fds": plan.packFds = true; break;
       case "--debug": plan.debug = true; break;
       case "--new-session-keyring": plan.newSessionKeyring = true; break;
+      case "--hidden-dir": case "--read-only-dir": case "--overlay-dir": case "--full-access-dir": {
+        const dir = abs(a);
+        const mode = MODE_OF_OPTION[arg]!;
+        const before = dirModes.find((m) => m.dir === dir);
+        if (before && before.mode !== mode) throw new UsageError(`${arg} ${a}: ${dir} already has mode ${before.mode} (${DIR_MODE_OPTIONS[before.mode]}); give one mode per directory`);
+        if (!before) dirModes.push({ dir, mode });
+        break;
+      }
+      case "--tmpfs-size": {
+        const why = checkTmpfsSize(a);
+        if (why) throw new UsageError(`--tmpfs-size: ${why}`);
+        dirModeOpts.tmpfsSize = a;
+        break;
+      }
+      case "--tmpfs-numa": {
+        const why = checkNumaNodes(a);
+        if (why) throw new UsageError(`--tmpfs-numa: ${why}`);
+        dirModeOpts.tmpfsNuma = a;
+        break;
+      }
+      case "--output-dir": dirModeOpts.outputDir = abs(a); break;
     }
   }
   if (lower.length > 0 || upper !== null || work !== null) {
@@ -141,6 +171,14 @@ export function parseArgs(input: ParseInput): ParseResult {
   plan.argv = i < argv.length ? argv.slice(i) : ["bash"];
   plan.env = env;
   plan.cwd = chdir ?? "/";
+  if (dirModes.length > 0) {
+    ops.unshift({ kind: "dirmodes", modes: dirModes, ...dirModeOpts });
+  } else {
+    const given = Object.keys(dirModeOpts).map((k) => ({ tmpfsSize: "--tmpfs-size", tmpfsNuma: "--tmpfs-numa", outputDir: "--output-dir" })[k as keyof typeof dirModeOpts]);
+    if (given.length > 0) throw new UsageError(`${given.join(", ")} only apply with directory modes; add at least one --overlay-dir, --read-only-dir, --hidden-dir or --full-access-dir (e.g. --overlay-dir /)`);
+  }
+  const rootOp = ops.find((op) => dirModes.length > 0 && (op.kind === "bind" || op.kind === "tmpfs" || op.kind === "overlay") && op.dst === "/");
+  if (rootOp) throw new UsageError(`directory modes build the root from the host's mounts; they cannot be combined with a ${rootOp.kind} on / (use --read-only-dir / instead of --ro-bind / /)`);
   plan.ops = ops;
   plan.fds = [...input.fds];
   return { kind: "run", plan };
@@ -184,6 +222,17 @@ COMMAND is given). Option-compatible with mkosi-sandbox.
      --pack-fds                   Pack inherited fds from 3 upward and set LISTEN_FDS/LISTEN_PID
      --suspend                    Stop process before execve()
      --debug                      Print each setup operation as it is applied
+
+Directory modes (BenchExec's container mode): the root starts as a private copy of all of the
+host's mounts, and each mount point gets the mode of its nearest configured directory. Without
+a mode for /, / is overlay and /run, /tmp are hidden.
+     --hidden-dir DIR             DIR is an empty directory (writable, in the sandbox's tmpfs)
+     --read-only-dir DIR          DIR is read-only
+     --overlay-dir DIR            DIR is writable; writes land in the sandbox's tmpfs
+     --full-access-dir DIR        DIR is writable; writes reach the host
+     --tmpfs-size SIZE            Size of the tmpfs holding overlay writes (default 100%)
+     --tmpfs-numa NODES           Bind that tmpfs's memory to these NUMA nodes (e.g. 0 or 0-1)
+     --output-dir DIR             Copy the files written in overlay directories to DIR afterwards
 
 SRC prefixed with + is resolved inside the sandbox. Relative paths are taken against the
 current directory. Exit status: the command's; 127 not found, 126 not executable, 1 setup
