@@ -262,7 +262,9 @@ describe("parseArgs", () => {
     expect(KNOWN_OPTIONS).toContain("--pack-fds");
     for (const opt of KNOWN_OPTIONS) {
       if (opt.startsWith("--overlay")) continue;
-      const argv = opt === "--setenv" ? [opt, "N", "v"] : [opt, "/p1", "/p2", "/p3"];
+      // Directory-mode settings need a mode and values of their own syntax.
+      const VALUES: Record<string, string[]> = { "--tmpfs-size": ["--overlay-dir", "/", opt, "1g"], "--tmpfs-numa": ["--overlay-dir", "/", opt, "0"], "--output-dir": ["--overlay-dir", "/", opt, "/p1"] };
+      const argv = opt === "--setenv" ? [opt, "N", "v"] : (VALUES[opt] ?? [opt, "/p1", "/p2", "/p3"]);
       expect(() => parse(argv)).not.toThrow();
     }
   });
