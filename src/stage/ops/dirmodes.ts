@@ -70,9 +70,14 @@ export function prepareDirModes(op: DirModesOp, callerUmask: number): PreparedDi
   const explicit = new Set(op.modes.map((m) => normalizeAbsolute(m.dir)));
   for (const [dir, mode] of effectiveDirModes(op.modes)) {
     const real = resolveInRoot("/", dir, "/proc/self/fd");
-    if (!lstat(real)) {
-      notes.push(`dirmode ${dir}: does not exist on the host; ignored`);
-      continue;
+    try {
+      statOrThrow(real, false);
+    } catch (e) {
+      // One the caller cannot reach stays: its unenterable parent is hidden (resolveDirModes).
+      if (!(e instanceof SysError) || e.errno !== Errno.EACCES) {
+        notes.push(`dirmode ${dir}: does not exist on the host; ignored`);
+        continue;
+      }
     }
     const before = modes.get(real);
     if (before !== undefined && before !== mode) {
