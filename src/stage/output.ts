@@ -134,6 +134,22 @@ function walk(srcDir: number, out: OutDir, report: CopyReport): void {
   }
 }
 
+/**
+ * Makes the missing components `missing` of the output directory below `baseFd` (with `mode`,
+ * not following symlinks) and returns an fd of the output directory.
+ */
+export function makeOutputDir(baseFd: number, missing: readonly string[], mode: number, label: string): number {
+  let fd = baseFd;
+  for (const name of missing) {
+    mkdirAt(fd, name, mode);
+    const next = tryOpenAt(fd, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+    if (fd !== baseFd) closeQuiet(fd);
+    if (next < 0) throw new SysError("openat", -next, label, undefined, "not a directory (symlinks are not followed here)");
+    fd = next;
+  }
+  return fd;
+}
+
 /** Copies the upper directories of `overlays` (in the tmpfs at `writesFd`) into `outFd`. */
 export function copyOverlayWrites(writesFd: number, outFd: number, overlays: readonly DirModesOverlay[]): CopyReport {
   const report: CopyReport = { files: 0, symlinks: 0, whiteouts: 0, skipped: [] };

@@ -19,7 +19,7 @@ import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit } from "./init.ts";
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
-import { copyOverlayWrites } from "./output.ts";
+import { copyOverlayWrites, makeOutputDir } from "./output.ts";
 import { exit, exitCodeOf } from "../sys/process.ts";
 import { fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
@@ -214,7 +214,8 @@ function collectOutput(child: number, output: PreparedDirModes, pid1: boolean, s
   if (pid1) killTheRest();
   let code = exitCodeOf(status);
   try {
-    const r = copyOverlayWrites(output.writesFd, output.outFd, output.overlays);
+    const out = makeOutputDir(output.outFd, output.outMissing, output.outMode, output.outputDir!);
+    const r = copyOverlayWrites(output.writesFd, out, output.overlays);
     for (const s of r.skipped) debug(`output-dir: not copied: ${s}`);
     debug(`output-dir: ${r.files} files and ${r.symlinks} symlinks copied to ${output.outputDir}; ${r.whiteouts} deletions not represented`);
   } catch (e) {

@@ -185,7 +185,10 @@ describe.each(WHO)("as %s", (who) => {
     const bad = sandbox(who, ["--tmpfs-numa", "0-x", "--read-only-dir", "/usr", "true"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('sandbox: --tmpfs-numa: invalid NUMA node list "0-x"; give node numbers and ranges like 0, 0-1 or 0,2-3');
-    const missing = sandbox(who, ["--tmpfs-numa", "63", "--read-only-dir", "/usr", "true"]);
+    // A failed setup leaves nothing behind, not even the output directory.
+    const never = `/tmp/bsb-dm-never-${RUN}-${who}`;
+    const missing = sandbox(who, ["--tmpfs-numa", "63", "--read-only-dir", "/usr", "--output-dir", never, "true"]);
+    expect(existsSync(never)).toBe(false);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     const nodes = readFileSync("/sys/devices/system/node/has_memory", "utf8").trim();

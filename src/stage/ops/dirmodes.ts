@@ -2,7 +2,7 @@
 // mounts, resolve the modes, open the output directory. In the workspace: a tmpfs for overlay
 // writes and hidden directories, a private recursive copy of the host's mounts as the new root,
 // then one action per mount point, /dev/shm, and lxcfs over /proc.
-import { access, createFile, lstat, lchown, mkdir, mkdirIfMissing, R_OK, readdir, readdirFd, readText, stat, statOrThrow, X_OK, DT, type FileStat } from "../../sys/fs.ts";
+import { access, createFile, lstat, lchown, mkdir, R_OK, readdir, readdirFd, readText, stat, statOrThrow, X_OK, DT, type FileStat } from "../../sys/fs.ts";
 import { closeQuiet, open } from "../../sys/fd.ts";
 import { mount, statfsType, FS_MAGIC } from "../../sys/mount.ts";
 import { MS, O } from "../../sys/flags.ts";
@@ -39,8 +39,12 @@ export interface PreparedDirModes {
   /** Debug lines from the host-side phase. */
   notes: string[];
   outputDir: string | null;
-  /** fd of the output directory (opened on the host), or -1. */
+  /** fd of the output directory's deepest existing ancestor (opened on the host), or -1. */
   outFd: number;
+  /** Components of the output directory below that ancestor, made once the command has ended. */
+  outMissing: string[];
+  /** Mode for those (0777 less the caller's umask). */
+  outMode: number;
   lxcfs: { dir: string; files: string[] } | null;
   /** fd of the writes tmpfs (only kept when there is an output directory), or -1. */
   writesFd: number;
@@ -90,16 +94,19 @@ export function prepareDirModes(op: DirModesOp, callerUmask: number): PreparedDi
   const { actions, shm } = resolveDirModes({ mounts, modes, configured, canEnter: (d) => access(d, X_OK) });
   const prepared: PreparedDirModes = {
     actions, shm, mountPoints: [...new Set(mounts.map((m) => m.path))], notes, outputDir: op.outputDir ?? null, outFd: -1,
-    lxcfs: null, writesFd: -1, overlays: [],
+    outMissing: [], outMode: 0o777 & ~callerUmask, lxcfs: null, writesFd: -1, overlays: [],
   };
   if (op.outputDir !== undefined) {
+    // Nothing is made on the host before the command has run: open what exists of the path.
+    const parts = splitPath(op.outputDir);
+    let have = parts.length;
+    while (have > 0 && !lstat(joinPath("/", ...parts.slice(0, have)))) have--;
     try {
-      const parts = splitPath(op.outputDir);
-      for (let i = 1; i <= parts.length; i++) mkdirIfMissing(joinPath("/", ...parts.slice(0, i)), 0o777 & ~callerUmask);
-      prepared.outFd = open(op.outputDir, O.RDONLY | O.DIRECTORY);
+      prepared.outFd = open(joinPath("/", ...parts.slice(0, have)), O.RDONLY | O.DIRECTORY);
     } catch (e) {
       throw new SetupError(`output directory ${op.outputDir}`, e);
     }
+    prepared.outMissing = parts.slice(have);
   }
   const lxcfs = process.env.BUN_SANDBOX_LXCFS_PROC || LXCFS_PROC_DIR;
   if (access(lxcfs, R_OK | X_OK)) {
