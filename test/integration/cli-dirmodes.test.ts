@@ -117,7 +117,7 @@ describe.each(WHO)("as %s", (who) => {
     expect(r.stdout.match(/Read-only file system/g)).toHaveLength(2);
     expect(r.stderr).toContain("sandbox: dirmode /sys: read-only (overlay impossible under /sys)\n");
     expect(r.stderr).toContain("sandbox: dirmode /dev: read-only (overlay impossible under /dev)\n");
-    expect(r.stderr).toContain("sandbox: dirmode /proc: read-only (overlay impossible on proc)\n");
+    expect(r.stderr).toContain("sandbox: dirmode /proc: full-access (overlay impossible on proc; the host's procfs as --proc binds it)\n");
     expect(r.stderr).toContain("sandbox: dirmode /tmp: hidden\n");
     expect(r.stderr).toContain("sandbox: dirmode /dev/shm: writable tmpfs\n");
     expect(r.stderr).toContain("sandbox: dirmodes / overlay, /run hidden, /tmp hidden, /usr read-only (tmpfs size=100%)\n");
@@ -210,9 +210,15 @@ describe.each(WHO)("as %s", (who) => {
       expect(r.stdout.trim().split("\n")).toEqual(["4242.42 1.00", "MemTotal: 1234 kB", "skipped", "ro", "0", "1"]);
       expect(r.stderr).toContain(`sandbox: lxcfs: meminfo uptime from ${l.path} bound over /proc; a clean procfs at /proc/1/ns\n`);
       expect(readFileSync(`${l.path}/uptime`, "utf8")).toBe("4242.42 1.00\n");
-      // Without lxcfs (the default directory does not exist here) /proc is the kernel's.
-      const plain = sandbox(who, ["--read-only-dir", "/usr", "grep", "-c", "MemFree", "/proc/meminfo"], { env: { BUN_SANDBOX_LXCFS_PROC: `${l.path}/missing` } });
-      expect(plain.stdout.trim()).toBe("1");
+      // A nested sandbox (util-linux unshare here) can mount a procfs thanks to the clean one:
+      // without it the lxcfs binds leave no fully visible procfs and the kernel refuses.
+      const nested = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c",
+        "unshare -Urpf --mount-proc cat /proc/uptime | grep -c '^4242.42'; umount /proc/1/ns && unshare -Urpf --mount-proc true 2>&1"], { env: { BUN_SANDBOX_LXCFS_PROC: l.path } });
+      expect(nested.stdout.trim().split("\n")).toEqual(["0", "unshare: mount /proc failed: Operation not permitted"]);
+      // Without lxcfs (the default directory does not exist here) /proc is the kernel's, writable
+      // like --proc (a read-only one would refuse /proc/self/uid_map to a nested sandbox).
+      const plain = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c", "grep -c MemFree /proc/meminfo; unshare -Urpf --mount-proc echo nested"], { env: { BUN_SANDBOX_LXCFS_PROC: `${l.path}/missing` } });
+      expect(plain.stdout.trim().split("\n")).toEqual(["1", "nested"]);
     } finally {
       l.cleanup();
     }

@@ -98,7 +98,7 @@ describe("resolveDirModes", () => {
       "/mnt/auto read-only (overlay impossible on autofs)",
       "/mnt/cg read-only (overlay impossible on cgroup)",
       "/mnt/win read-only (overlay impossible on ntfs3)",
-      "/proc read-only (overlay impossible on proc)",
+      "/proc full-access (overlay impossible on proc; the host's procfs as --proc binds it)",
       "/run hidden",
       "/srv/data overlay",
       "/sys read-only (overlay impossible under /sys)",
@@ -182,13 +182,14 @@ describe("resolveDirModes", () => {
     expect(paths.indexOf("/a/b")).toBeLessThan(paths.indexOf("/a/b/c"));
   });
 
-  test("overlayDowngrade", () => {
-    expect(overlayDowngrade("/dev", "devtmpfs")).toBe("overlay impossible under /dev");
+  test("overlayDowngrade: read-only under /dev, /sys and on what overlayfs cannot use; a procfs stays writable", () => {
+    expect(overlayDowngrade("/dev", "devtmpfs")).toEqual({ mode: "read-only", reason: "overlay impossible under /dev" });
     expect(overlayDowngrade("/devices", "ext4")).toBeNull();
-    expect(overlayDowngrade("/sys/kernel/debug", "debugfs")).toBe("overlay impossible under /sys");
-    for (const fs of ["cgroup", "cgroup2", "autofs", "vfat", "ntfs", "ntfs3", "fuse", "fuseblk", "fuse.sshfs", "proc", "sysfs"]) {
-      expect(overlayDowngrade("/x", fs)).toBe(`overlay impossible on ${fs}`);
+    expect(overlayDowngrade("/sys/kernel/debug", "debugfs")).toEqual({ mode: "read-only", reason: "overlay impossible under /sys" });
+    for (const fs of ["cgroup", "cgroup2", "autofs", "vfat", "ntfs", "ntfs3", "fuse", "fuseblk", "fuse.sshfs", "sysfs"]) {
+      expect(overlayDowngrade("/x", fs)).toEqual({ mode: "read-only", reason: `overlay impossible on ${fs}` });
     }
+    expect(overlayDowngrade("/proc", "proc")).toEqual({ mode: "full-access", reason: "overlay impossible on proc; the host's procfs as --proc binds it" });
     for (const fs of ["ext4", "xfs", "btrfs", "tmpfs", "overlay", "nfs4"]) expect(overlayDowngrade("/x", fs)).toBeNull();
   });
 });

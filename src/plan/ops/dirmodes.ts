@@ -138,14 +138,22 @@ export interface DirModesResolution {
 }
 
 // Filesystems an overlay cannot use as its lower layer (or makes no sense on): read-only instead.
-const NO_OVERLAY_FS = new Set(["proc", "sysfs", "cgroup", "cgroup2", "autofs", "vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuse", "fuseblk"]);
+const NO_OVERLAY_FS = new Set(["sysfs", "cgroup", "cgroup2", "autofs", "vfat", "msdos", "exfat", "ntfs", "ntfs3", "fuse", "fuseblk"]);
 // Trees where an overlay makes no sense (device nodes, kernel objects): read-only instead.
 const NO_OVERLAY_TREES = ["/dev", "/sys"];
 
-/** Why an overlay is impossible on this mount, or null. */
-export function overlayDowngrade(path: string, fstype: string): string | null {
-  for (const t of NO_OVERLAY_TREES) if (isRelativeTo(path, t)) return `overlay impossible under ${t}`;
-  if (NO_OVERLAY_FS.has(fstype) || fstype.startsWith("fuse.")) return `overlay impossible on ${fstype}`;
+export interface Downgrade {
+  mode: DirMode;
+  reason: string;
+}
+
+/** What an overlay becomes on this mount when it is impossible there, or null. */
+export function overlayDowngrade(path: string, fstype: string): Downgrade | null {
+  for (const t of NO_OVERLAY_TREES) if (isRelativeTo(path, t)) return { mode: "read-only", reason: `overlay impossible under ${t}` };
+  // A procfs stays writable (like --proc binds it): /proc/self/uid_map, oom_score_adj, ... must
+  // work, e.g. for a nested sandbox; a read-only procfs protects nothing from a root command.
+  if (fstype === "proc") return { mode: "full-access", reason: "overlay impossible on proc; the host's procfs as --proc binds it" };
+  if (NO_OVERLAY_FS.has(fstype) || fstype.startsWith("fuse.")) return { mode: "read-only", reason: `overlay impossible on ${fstype}` };
   return null;
 }
 
@@ -179,8 +187,8 @@ function nearestMode(modes: ReadonlyMap<string, DirMode>, path: string): DirMode
 /**
  * The mode of every mount point of the host and of every configured directory, parents first:
  *  - nearest configured ancestor wins;
- *  - overlay is impossible under /dev and /sys and on proc, sysfs, cgroup, autofs, vfat, ntfs
- *    and fuse filesystems: read-only instead (with the reason);
+ *  - overlay is impossible under /dev and /sys and on sysfs, cgroup, autofs, vfat, ntfs and fuse
+ *    filesystems: read-only instead; on a procfs: full-access (with the reason);
  *  - mount points below /proc come with /proc and are not touched;
  *  - a mount point whose parent the caller cannot enter makes the topmost such directory hidden;
  *  - a hidden entry inside a hidden directory is skipped (it is hidden already).
@@ -219,10 +227,10 @@ export function resolveDirModes(input: ResolveInput): DirModesResolution {
     let reason: string | undefined = forced.get(path);
     if (reason) mode = "hidden";
     if (mode === "overlay") {
-      const why = overlayDowngrade(path, fstype);
-      if (why) {
-        mode = "read-only";
-        reason = why;
+      const d = overlayDowngrade(path, fstype);
+      if (d) {
+        mode = d.mode;
+        reason = d.reason;
       }
     }
     // Skip what is hidden already: the nearest emitted ancestor is hidden and so is this.

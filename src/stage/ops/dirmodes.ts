@@ -247,7 +247,7 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
         case "full-access":
           if (!reachable) bindAgain(a.path, st);
           coverage.record(a.path, false);
-          ctx.debug(`dirmode ${a.path}: full-access`);
+          ctx.debug(`dirmode ${a.path}: full-access${why}`);
           break;
         case "overlay": {
           if (!st.isDirectory()) {
