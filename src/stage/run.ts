@@ -20,8 +20,7 @@ import { trace } from "../sys/trace.ts";
 import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit } from "./init.ts";
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
-import { exit, exitCodeOf } from "../sys/process.ts";
-import { fork, setParentDeathSignal } from "../sys/process.ts";
+import { exit, exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
 import { SysError } from "../sys/error.ts";
@@ -226,4 +225,3 @@ function collectOutput(child: number, output: PreparedDirModes, pid1: boolean, s
   }
   exit(code);
 }
-
