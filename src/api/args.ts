@@ -2,6 +2,7 @@
 import type { Plan } from "../plan/types.ts";
 import { PlanError } from "../plan/errors.ts";
 import { defaultDirMode, formatMode, joinPath } from "../plan/paths.ts";
+import { DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
 
 export interface EnvChanges {
   setenv: readonly (readonly [string, string])[];
@@ -67,6 +68,12 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
         break;
       case "chmod":
         args.push("--chmod", formatMode(op.mode), op.dst);
+        break;
+      case "dirmodes":
+        for (const m of op.modes) args.push(DIR_MODE_OPTIONS[m.mode], m.dir);
+        if (op.tmpfsSize !== undefined) args.push("--tmpfs-size", op.tmpfsSize);
+        if (op.tmpfsNuma !== undefined) args.push("--tmpfs-numa", op.tmpfsNuma);
+        if (op.outputDir !== undefined) args.push("--output-dir", op.outputDir);
         break;
     }
   });

@@ -1,11 +1,12 @@
 // The library's front door: an immutable description of a sandbox, extended with chainable
 // methods that mirror the CLI options, and spawned like Bun.spawn.
-import type { BindOp, Operation, Plan } from "../plan/types.ts";
+import type { BindOp, DirMode, DirModeEntry, DirModesOp, Operation, Plan } from "../plan/types.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { validateOperation } from "../plan/ops/index.ts";
 import { validatePlan } from "../plan/validate.ts";
 import { PlanError, requireMode, requireString } from "../plan/errors.ts";
 import { absolutize } from "../plan/paths.ts";
+import { checkNumaNodes, checkTmpfsSize, DIR_MODES } from "../plan/ops/dirmodes.ts";
 import { SandboxProcess } from "./subprocess.ts";
 import { spawnSyncJob } from "./sync.ts";
 import { planToArgs } from "./args.ts";
@@ -15,8 +16,17 @@ type Flag =
   | "becomeRoot" | "mapSubids" | "unshareNet" | "unshareIpc" | "unsharePid" | "unshareUts" | "unshareCgroup"
   | "suppressChown" | "suppressSync" | "newSessionKeyring" | "newSession" | "dieWithParent" | "packFds" | "debug";
 
+/** The directory-mode settings, gathered into one dirmodes operation by toPlan(). */
+interface DirModesState {
+  modes: readonly DirModeEntry[];
+  tmpfsSize?: string;
+  tmpfsNuma?: string;
+  outputDir?: string;
+}
+
 interface State {
   ops: readonly Operation[];
+  dirModes: DirModesState;
   flags: Readonly<Record<Flag, boolean>>;
   hostname: string | null;
   setenv: readonly (readonly [string, string])[];
@@ -111,15 +121,17 @@ export class Sandbox {
   /** @internal */
   static create(options: SandboxOptions = {}): Sandbox {
     const flags = Object.fromEntries(FLAGS.map((f) => [f, false])) as Record<Flag, boolean>;
-    return new Sandbox({ ops: [], flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true });
+    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true });
   }
 
   /** Rebuilds a sandbox from a plan (toPlan's output); the plan's env becomes the base environment. */
   static fromPlan(plan: Plan, options: SandboxOptions = {}): Sandbox {
     validatePlan(plan, { requireCommand: false });
     const flags = Object.fromEntries(FLAGS.map((f) => [f, plan[f]])) as Record<Flag, boolean>;
+    const dm = plan.ops.find((op): op is DirModesOp => op.kind === "dirmodes");
+    const { kind: _kind, ...dirModes } = dm ? structuredClone(dm) : { kind: "dirmodes", modes: [] };
     return new Sandbox({
-      ops: plan.ops.map((op) => structuredClone(op)), flags, hostname: plan.hostname, setenv: [], unsetenv: [],
+      ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
       chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true,
     });
   }
@@ -252,6 +264,44 @@ export class Sandbox {
   chmod(path: string, mode: number): Sandbox {
     return this.op("chmod", { kind: "chmod", dst: abs(path), mode });
   }
+  /**
+   * Directory modes (BenchExec's container mode): the root becomes a private copy of all of the
+   * host's mounts and each mount point gets the mode of its nearest configured directory:
+   * "hidden" (an empty directory), "read-only", "overlay" (writes land in the sandbox's tmpfs) or
+   * "full-access" (writes reach the host). Without a mode for "/", "/" is overlay and /run and
+   * /tmp are hidden. Other operations apply on top.
+   */
+  dirMode(dir: string, mode: DirMode): Sandbox {
+    if (typeof dir !== "string" || dir === "") throw new PlanError("dirMode()", "needs a directory");
+    if (!DIR_MODES.includes(mode)) throw new PlanError("dirMode()", `unknown directory mode ${JSON.stringify(mode)} (known: ${DIR_MODES.join(", ")})`);
+    const path = abs(dir);
+    const before = this.s.dirModes.modes.find((m) => m.dir === path);
+    if (before && before.mode !== mode) throw new PlanError("dirMode()", `${path} already has mode ${before.mode}; give one mode per directory`);
+    if (before) return this;
+    return this.with({ dirModes: { ...this.s.dirModes, modes: [...this.s.dirModes.modes, { dir: path, mode }] } });
+  }
+  /**
+   * After the command has ended, the files it wrote in overlay directories are copied to `dir`
+   * (on the host) under their paths in the sandbox. Needs directory modes.
+   */
+  outputDir(dir: string): Sandbox {
+    if (typeof dir !== "string" || dir === "") throw new PlanError("outputDir()", "needs a directory");
+    return this.with({ dirModes: { ...this.s.dirModes, outputDir: abs(dir) } });
+  }
+  /** Size of the tmpfs holding overlay writes and hidden directories: bytes, or "512m", "50%" (default "100%"). */
+  tmpfsSize(size: number | string): Sandbox {
+    const s = typeof size === "number" ? String(size) : size;
+    const why = checkTmpfsSize(s);
+    if (why) throw new PlanError("tmpfsSize()", why);
+    return this.with({ dirModes: { ...this.s.dirModes, tmpfsSize: s } });
+  }
+  /** Binds the memory of that tmpfs to NUMA nodes: "0", "0-1,3" or a list of node numbers. */
+  tmpfsNuma(nodes: string | readonly number[]): Sandbox {
+    const s = typeof nodes === "string" ? nodes : nodes.join(",");
+    const why = checkNumaNodes(s);
+    if (why) throw new PlanError("tmpfsNuma()", why);
+    return this.with({ dirModes: { ...this.s.dirModes, tmpfsNuma: s } });
+  }
   setenv(name: string, value: string): Sandbox {
     if (typeof name !== "string" || name === "" || name.includes("=") || name.includes("\0")) throw new PlanError("setenv()", `invalid variable name ${JSON.stringify(name)}`);
     return this.with({ setenv: [...this.s.setenv, [name, requireString("setenv()", String(value))]] });
@@ -331,6 +381,10 @@ export class Sandbox {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
       ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname,
     };
+    const dm = this.s.dirModes;
+    if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {
+      plan.ops.unshift({ kind: "dirmodes", ...structuredClone(dm), modes: dm.modes.map((m) => ({ ...m })) });
+    }
     return plan;
   }
 

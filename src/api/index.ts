@@ -30,5 +30,5 @@ export { enter, EnteredNamespaces, type EnterOptions } from "./enter.ts";
 export type { SandboxOptions, TmpfsOptions, OverlayLayers, BindOptions, DevOptions, SymlinkOptions, DataOptions } from "./builder.ts";
 export { SandboxError } from "./types.ts";
 export type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxSubprocess, SandboxSyncResult, SandboxStatus, StdioOption } from "./types.ts";
-export type { Plan, Operation } from "../plan/types.ts";
+export type { Plan, Operation, DirMode } from "../plan/types.ts";
 export { PlanError } from "../plan/errors.ts";

@@ -1,11 +1,12 @@
 // Command-line parsing for `sandbox`: the same options, argument order and stopping rules as
 // mkosi-sandbox. Pure: the caller passes cwd, environment and terminal.
-import type { Operation, Plan } from "../plan/types.ts";
+import type { DirMode, DirModeEntry, DirModesOp, Operation, Plan } from "../plan/types.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { absolutize } from "../plan/paths.ts";
 import { parseRemountOptions } from "../plan/ops/remount.ts";
 import { FlagParseError } from "../sys/flags.ts";
 import { parseNamespaceList, PID_MAX, type EnterSpec } from "../plan/enter.ts";
+import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -47,7 +48,11 @@ const ARITY: Record<string, number> = {
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
+  "--hidden-dir": 1, "--read-only-dir": 1, "--overlay-dir": 1, "--full-access-dir": 1,
+  "--tmpfs-size": 1, "--tmpfs-numa": 1, "--output-dir": 1,
 };
+
+const MODE_OF_OPTION: Record<string, DirMode> = Object.fromEntries(Object.entries(DIR_MODE_OPTIONS).map(([m, o]) => [o, m as DirMode]));
 
 const ARG_NAMES: Record<string, string> = {
   "--tmpfs": "DST", "--dev": "DST", "--proc": "DST", "--dir": "DST", "--symlink": "SRC DST",
@@ -55,6 +60,8 @@ const ARG_NAMES: Record<string, string> = {
   "--overlay": "DST", "--setenv": "NAME VALUE", "--unsetenv": "NAME", "--chdir": "DIR",
   "--remount-ro": "DST", "--remount": "OPTIONS DST", "--size": "BYTES", "--perms": "OCTAL", "--mqueue": "DST",
   "--copy-symlink": "HOSTLINK DST", "--ro-bind-data": "FD DST", "--bind-data": "FD DST", "--chmod": "OCTAL PATH",
+  "--hidden-dir": "DIR", "--read-only-dir": "DIR", "--overlay-dir": "DIR", "--full-access-dir": "DIR",
+  "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR",
 };
 
 // Options that take a preceding --perms (the mode of what they create) or --size.
@@ -119,6 +126,8 @@ export function parseArgs(input: ParseInput): ParseResult {
       throw new UsageError(`${option} ${text}: cannot read fd ${fd}: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
+  const dirModes: DirModeEntry[] = [];
+  const dirModeOpts: Omit<DirModesOp, "kind" | "modes"> = {};
 
   let i = 0;
   for (; i < argv.length; i++) {
@@ -229,6 +238,27 @@ export function parseArgs(input: ParseInput): ParseResult {
         break;
       }
       case "--chmod": ops.push({ kind: "chmod", dst: abs(b), mode: parseOctalMode("--chmod", a) }); break;
+      case "--hidden-dir": case "--read-only-dir": case "--overlay-dir": case "--full-access-dir": {
+        const dir = abs(a);
+        const mode = MODE_OF_OPTION[arg]!;
+        const before = dirModes.find((m) => m.dir === dir);
+        if (before && before.mode !== mode) throw new UsageError(`${arg} ${a}: ${dir} already has mode ${before.mode} (${DIR_MODE_OPTIONS[before.mode]}); give one mode per directory`);
+        if (!before) dirModes.push({ dir, mode });
+        break;
+      }
+      case "--tmpfs-size": {
+        const why = checkTmpfsSize(a);
+        if (why) throw new UsageError(`--tmpfs-size: ${why}`);
+        dirModeOpts.tmpfsSize = a;
+        break;
+      }
+      case "--tmpfs-numa": {
+        const why = checkNumaNodes(a);
+        if (why) throw new UsageError(`--tmpfs-numa: ${why}`);
+        dirModeOpts.tmpfsNuma = a;
+        break;
+      }
+      case "--output-dir": dirModeOpts.outputDir = abs(a); break;
     }
   }
   if (perms || size) pendingCheck(i < argv.length ? `the command ${JSON.stringify(argv[i])}` : "nothing");
@@ -243,6 +273,14 @@ export function parseArgs(input: ParseInput): ParseResult {
   plan.argv = i < argv.length ? argv.slice(i) : ["bash"];
   plan.env = env;
   plan.cwd = chdir ?? "/";
+  if (dirModes.length > 0) {
+    ops.unshift({ kind: "dirmodes", modes: dirModes, ...dirModeOpts });
+  } else {
+    const given = Object.keys(dirModeOpts).map((k) => ({ tmpfsSize: "--tmpfs-size", tmpfsNuma: "--tmpfs-numa", outputDir: "--output-dir" })[k as keyof typeof dirModeOpts]);
+    if (given.length > 0) throw new UsageError(`${given.join(", ")} only apply with directory modes; add at least one --overlay-dir, --read-only-dir, --hidden-dir or --full-access-dir (e.g. --overlay-dir /)`);
+  }
+  const rootOp = ops.find((op) => dirModes.length > 0 && (op.kind === "bind" || op.kind === "tmpfs" || op.kind === "overlay") && op.dst === "/");
+  if (rootOp) throw new UsageError(`directory modes build the root from the host's mounts; they cannot be combined with a ${rootOp.kind} on / (use --read-only-dir / instead of --ro-bind / /)`);
   plan.ops = ops;
   // fds read by --bind-data/--ro-bind-data are used up: the command does not get them.
   plan.fds = input.fds.filter((fd) => !usedFds.has(fd));
@@ -375,6 +413,17 @@ Operations from hakurei's container package (bubblewrap's option names where it 
      --ro-bind-data FD DST        Read FD to its end and bind the bytes read-only on DST
      --bind-data FD DST           The same, writable (writes stay in the sandbox)
      --chmod OCTAL PATH           Change the mode of PATH, after all mounts
+
+Directory modes (BenchExec's container mode): the root starts as a private copy of all of the
+host's mounts, and each mount point gets the mode of its nearest configured directory. Without
+a mode for /, / is overlay and /run, /tmp are hidden.
+     --hidden-dir DIR             DIR is an empty directory (writable, in the sandbox's tmpfs)
+     --read-only-dir DIR          DIR is read-only
+     --overlay-dir DIR            DIR is writable; writes land in the sandbox's tmpfs
+     --full-access-dir DIR        DIR is writable; writes reach the host
+     --tmpfs-size SIZE            Size of the tmpfs holding overlay writes (default 100%)
+     --tmpfs-numa NODES           Bind that tmpfs's memory to these NUMA nodes (e.g. 0 or 0-1)
+     --output-dir DIR             Copy the files written in overlay directories to DIR afterwards
 
 SRC prefixed with + is resolved inside the sandbox. Relative paths are taken against the
 current directory. Exit status: the command's; 127 not found, 126 not executable, 1 setup

@@ -4,6 +4,7 @@
 //  - operations run parents before children (sorted by destination components);
 //  - at one destination binds come after tmpfs/dir/overlay/... so the bind ends up on top,
 //    and of two binds the one given later is on top (stable sort);
+//  - directory modes (which build the root from the host's mounts) run before everything else;
 //  - relative (+SRC) binds run after every other mount operation;
 //  - placed files (kind "file") are binds too: at one destination they go on top of
 //    tmpfs/dir/overlay/..., and between binds and placed files the later given is on top;
@@ -71,7 +72,9 @@ export function optimizeOperations(ops: readonly Operation[]): Operation[] {
   // kept.delete: the same bind object given twice is applied once.
   const onTop = ops.filter((op) => (op.kind === "bind" && kept.delete(op)) || op.kind === "file");
   const all: Operation[] = [...rest, ...onTop];
-  const keyed = all.map((op, i) => ({ op, i, rel: op.kind === "bind" && op.relative ? 1 : 0, parts: splitPath(op.dst) }));
+  const keyed = all.map((op, i) => ({
+    op, i, rel: op.kind === "dirmodes" ? -1 : op.kind === "bind" && op.relative ? 1 : 0, parts: op.kind === "dirmodes" ? [] : splitPath(op.dst),
+  }));
   keyed.sort((a, b) => a.rel - b.rel || compareComponents(a.parts, b.parts) || a.i - b.i);
   return [...keyed.map((k) => k.op), ...late];
 }

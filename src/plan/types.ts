@@ -109,9 +109,35 @@ export interface ChmodOp {
   mode: number;
 }
 
+/** How a directory of the host appears in a sandbox built by directory modes (BenchExec's container mode). */
+export type DirMode = "hidden" | "read-only" | "overlay" | "full-access";
+
+export interface DirModeEntry {
+  /** Absolute host path (the same path inside the sandbox). */
+  dir: string;
+  mode: DirMode;
+}
+
+/**
+ * Directory modes: the new root starts as a private recursive copy of the host's mounts and
+ * every mount point takes the mode of its nearest configured ancestor (see
+ * src/plan/ops/dirmodes.ts). Applied before every other operation.
+ */
+export interface DirModesOp {
+  kind: "dirmodes";
+  /** Modes as configured; without one for "/", "/" is overlay and /run, /tmp are hidden. */
+  modes: DirModeEntry[];
+  /** tmpfs `size=` of the tmpfs that holds overlay writes and hidden directories (default "100%"). */
+  tmpfsSize?: string;
+  /** NUMA nodes for that tmpfs (`mpol=bind:NODES`), e.g. "0" or "0-1,3". */
+  tmpfsNuma?: string;
+  /** Host directory that receives the files written to overlay directories once the command has ended. */
+  outputDir?: string;
+}
+
 export type Operation =
   | BindOp | TmpfsOp | DevOp | ProcOp | DirOp | SymlinkOp | WriteOp | OverlayOp
-  | MqueueOp | RemountOp | FileOp | ChmodOp;
+  | MqueueOp | RemountOp | FileOp | ChmodOp | DirModesOp;
 export type OperationKind = Operation["kind"];
 
 export interface Plan {

@@ -3,6 +3,7 @@ import type { Plan } from "./types.ts";
 import { emptyPlan } from "./types.ts";
 import { PlanError, requireAbsolute, requireBool, requireString } from "./errors.ts";
 import { validateOperation } from "./ops/index.ts";
+import { normalizeAbsolute } from "./paths.ts";
 
 const BOOL_FIELDS = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
@@ -30,6 +31,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   requireAbsolute("cwd", plan.cwd);
   if (!Array.isArray(plan.ops)) throw new PlanError("ops", "must be a list of operations");
   plan.ops.forEach((op, i) => validateOperation(op, `ops[${i}]`));
+  validateDirModesUse(plan);
   for (const k of BOOL_FIELDS) requireBool(k, plan[k]);
   plan.ops.forEach((op, i) => {
     if ((op.kind === "mqueue" || (op.kind === "dev" && op.mqueue)) && !plan.unshareIpc) {
@@ -45,4 +47,16 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
   }
   return plan;
+}
+
+/** Directory modes build the root themselves: at most one set, and nothing else may replace "/". */
+function validateDirModesUse(plan: Plan): void {
+  const at = plan.ops.map((op, i) => (op.kind === "dirmodes" ? i : -1)).filter((i) => i >= 0);
+  if (at.length === 0) return;
+  if (at.length > 1) throw new PlanError(`ops[${at[1]}]`, "a plan has at most one set of directory modes; put every directory in one dirmodes operation");
+  plan.ops.forEach((op, i) => {
+    if ((op.kind === "bind" || op.kind === "tmpfs" || op.kind === "overlay") && normalizeAbsolute(op.dst) === "/") {
+      throw new PlanError(`ops[${i}]`, `a ${op.kind} on / cannot be combined with directory modes, which build the root from the host's mounts; drop one (e.g. --read-only-dir / instead of --ro-bind / /)`);
+    }
+  });
 }

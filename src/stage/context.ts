@@ -2,6 +2,7 @@
 import { lstat, stat, type FileStat } from "../sys/fs.ts";
 import { joinPath, parentOf, baseName } from "../plan/paths.ts";
 import { resolveInRoot } from "./resolve.ts";
+import type { PreparedDirModes } from "./ops/dirmodes.ts";
 
 export interface StageContext {
   /** The host's root as seen from the workspace (source of binds). */
@@ -18,6 +19,8 @@ export interface StageContext {
   readonly ipcns: boolean;
   /** Scratch directory in the workspace for temporary files (never visible in the sandbox). */
   readonly scratch: string;
+  /** What the host-side phase of the directory modes found (null without directory modes). */
+  readonly dirModes: PreparedDirModes | null;
   debug(line: string): void;
 }
 

@@ -21,15 +21,21 @@ export function blockSupervisedSignals(): void {
 export interface SuperviseOptions {
   /** PID 1: also reap every other process that ends up as our child. */
   reapAll: boolean;
-  /** fds to keep open while supervising (everything else above stderr is closed). */
+  /** fds to keep open while supervising (everything else, stdio included, is closed). */
   keep?: number[];
 }
 
 /** Never returns: exits with `child`'s status once it has ended. */
 export function supervise(child: number, opts: SuperviseOptions): never {
+  exit(exitCodeOf(superviseUntilExit(child, opts)));
+}
+
+/** Forwards signals to `child` and reaps until it has ended; returns its wait status. */
+export function superviseUntilExit(child: number, opts: SuperviseOptions): number {
   const sfd = signalfd([...FORWARDED_SIGNALS, SIG.CHLD]);
-  closeAllExcept([sfd, ...(opts.keep ?? [])], 3);
-  for (const fd of [0, 1, 2]) closeQuiet(fd);
+  const keep = opts.keep ?? [];
+  closeAllExcept([sfd, ...keep], 3);
+  for (const fd of [0, 1, 2]) if (!keep.includes(fd)) closeQuiet(fd);
   for (;;) {
     // Reap first: the child may have ended before the signalfd existed.
     for (;;) {
@@ -37,11 +43,17 @@ export function supervise(child: number, opts: SuperviseOptions): never {
       try {
         r = waitpid(opts.reapAll ? -1 : child, WNOHANG);
       } catch (e) {
-        if (e instanceof SysError && e.errno === Errno.ECHILD) exit(1);
+        if (e instanceof SysError && e.errno === Errno.ECHILD) {
+          closeQuiet(sfd);
+          return 1 << 8;
+        }
         throw e;
       }
       if (r.pid === 0) break;
-      if (r.pid === child) exit(exitCodeOf(r.status));
+      if (r.pid === child) {
+        closeQuiet(sfd);
+        return r.status;
+      }
     }
     const sig = readSignal(sfd);
     if (sig !== SIG.CHLD) {
@@ -50,6 +62,22 @@ export function supervise(child: number, opts: SuperviseOptions): never {
       } catch {
         // already gone: the next SIGCHLD ends the loop
       }
+    }
+  }
+}
+
+/** PID 1 of a PID namespace: kills every other process in it and reaps them. */
+export function killTheRest(): void {
+  try {
+    kill(-1, SIG.KILL);
+  } catch {
+    // nobody left
+  }
+  for (;;) {
+    try {
+      waitpid(-1);
+    } catch {
+      return; // ECHILD: all reaped
     }
   }
 }

@@ -207,3 +207,20 @@ export function remountTree(dst: string, flags: number, mountinfoPath: string): 
     mount(null, e.mountPoint, null, MS.BIND | MS.REMOUNT | remountedFlags(e.options, flags, 0));
   }
 }
+
+/**
+ * Makes the one mount at `target` read-only (not its submounts). mount_setattr changes only
+ * that flag; the old API needs the mount's locked flags repeated (`options`, its mountinfo
+ * options) or a user namespace gets EPERM.
+ */
+export function remountReadOnly(target: string, options: string): void {
+  if (!noMountSetattr()) {
+    try {
+      mountSetattr(target, 0, { set: MOUNT_ATTR.RDONLY }, target);
+      return;
+    } catch (e) {
+      if (!isEnosys(e)) throw e;
+    }
+  }
+  mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | mountFlagsOf(options));
+}

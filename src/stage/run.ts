@@ -19,8 +19,10 @@ import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
-import { blockSupervisedSignals, supervise } from "./init.ts";
-import { fork, setParentDeathSignal } from "../sys/process.ts";
+import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit } from "./init.ts";
+import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
+import { copyOverlayWrites, makeOutputDir } from "./output.ts";
+import { exit, exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
 
@@ -99,6 +101,9 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const callerUmask = umask(0);
   const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
+  // Directory modes look at the host's mounts and the caller's permissions before anything changes.
+  const dirModesOp = ops.find((op) => op.kind === "dirmodes");
+  const dirModes = dirModesOp ? prepareDirModes(dirModesOp, callerUmask) : null;
   trace("early phase");
   assertSingleThreaded("unshare");
   lastCap(); // cached now: /proc may not exist in the new root
@@ -164,7 +169,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const ctx: StageContext = {
     oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
     procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
-    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, debug,
+    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug,
   };
   for (const op of ops) {
     let applied: boolean;
@@ -191,13 +196,49 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   trace("pivot and capabilities");
   const exec = { umask: callerUmask, suppressChown, statusFd: rt.statusFd };
   if (rt.statusFd !== undefined) writeStatus(rt.statusFd, { event: "ready", namespaces });
+  // With an output directory something must outlive the command to copy its files: this process.
+  const output = dirModes && dirModes.outFd >= 0 ? dirModes : null;
   if (flags & CLONE.NEWPID) {
     // PID 1: fork the command, then reap and forward signals until it ends. Threads were checked
     // before the pivot; the new root may have no /proc to check them again.
     const child = fork(true);
     if (child === 0) return execCommand(plan, exec);
-    supervise(child, { reapAll: true });
+    if (!output) supervise(child, { reapAll: true });
+    collectOutput(child, output, true, rt.statusFd, debug);
+  }
+  if (output) {
+    blockSupervisedSignals();
+    const child = fork();
+    if (child === 0) {
+      setParentDeathSignal(SIG.KILL);
+      return execCommand(plan, exec);
+    }
+    collectOutput(child, output, false, rt.statusFd, debug);
   }
   return execCommand(plan, exec);
 }
 
+/**
+ * Waits for the command (forwarding signals), then copies what it wrote in overlay directories
+ * to the output directory and exits with the command's status. A failed copy is reported on
+ * stderr (or the library's status fd) and makes the status 1 when the command succeeded.
+ */
+function collectOutput(child: number, output: PreparedDirModes, pid1: boolean, statusFd: number | undefined, debug: (line: string) => void): never {
+  const keep = [output.writesFd, output.outFd, 2, ...(statusFd === undefined ? [] : [statusFd])];
+  const status = superviseUntilExit(child, { reapAll: pid1, keep });
+  // Nothing may write into the overlays while they are copied.
+  if (pid1) killTheRest();
+  let code = exitCodeOf(status);
+  try {
+    const out = makeOutputDir(output.outFd, output.outMissing, output.outMode, output.outputDir!);
+    const r = copyOverlayWrites(output.writesFd, out, output.overlays);
+    for (const s of r.skipped) debug(`output-dir: not copied: ${s}`);
+    debug(`output-dir: ${r.files} files and ${r.symlinks} symlinks copied to ${output.outputDir}; ${r.whiteouts} deletions not represented`);
+  } catch (e) {
+    const message = `output-dir ${output.outputDir}: ${e instanceof Error ? e.message : String(e)}`;
+    if (code === 0) code = 1;
+    if (statusFd !== undefined) writeStatus(statusFd, { event: "error", message, errno: e instanceof SysError ? e.errno : null, exitCode: code });
+    else rawStderr(`sandbox: ${message}`);
+  }
+  exit(code);
+}

@@ -13,11 +13,17 @@ const sysMkdirat = lazyBind("mkdirat", [T.i32, T.ptr, T.u32]);
 const sysSymlinkat = lazyBind("symlinkat", [T.ptr, T.i32, T.ptr]);
 const sysUnlinkat = lazyBind("unlinkat", [T.i32, T.ptr, T.i32]);
 const sysFchmodat = lazyBind("fchmodat", [T.i32, T.ptr, T.u32, T.i32]);
+const sysFchmod = lazyBind("fchmod", [T.i32, T.u32]);
+const sysFchownat = lazyBind("fchownat", [T.i32, T.ptr, T.u32, T.u32, T.i32]);
+const sysOpenat = lazyBind("openat", [T.i32, T.ptr, T.i32, T.u32]);
+// The raw syscall has no flags argument; the libc wrapper's flags are passed as 0.
+const sysFaccessat = lazyBind("faccessat", [T.i32, T.ptr, T.i32, T.i32]);
 
 export const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
+export const S_IFCHR = 0o020000;
 
 /** The parts of struct statx we use (its layout is the same on every architecture). */
 export class FileStat {
@@ -26,6 +32,8 @@ export class FileStat {
     readonly uid: number,
     readonly gid: number,
     readonly size: number,
+    readonly rdevMajor = 0,
+    readonly rdevMinor = 0,
   ) {}
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
@@ -36,16 +44,22 @@ export class FileStat {
   isSymbolicLink(): boolean {
     return (this.mode & S_IFMT) === S_IFLNK;
   }
+  isCharacterDevice(): boolean {
+    return (this.mode & S_IFMT) === S_IFCHR;
+  }
 }
 
 const STATX_BASIC_STATS = 0x7ff;
 const statxBuf = new Uint8Array(256);
 const statxView = new DataView(statxBuf.buffer);
 
-function statAt(path: string, flags: number): FileStat | number {
-  const r = sysStatx(AT.FDCWD, cstr(path), flags, STATX_BASIC_STATS, statxBuf);
+function statAt(path: string, flags: number, dirfd: number = AT.FDCWD): FileStat | number {
+  const r = sysStatx(dirfd, cstr(path), flags, STATX_BASIC_STATS, statxBuf);
   if (r < 0) return errno();
-  return new FileStat(statxView.getUint16(28, true), statxView.getUint32(20, true), statxView.getUint32(24, true), Number(statxView.getBigUint64(40, true)));
+  return new FileStat(
+    statxView.getUint16(28, true), statxView.getUint32(20, true), statxView.getUint32(24, true), Number(statxView.getBigUint64(40, true)),
+    statxView.getUint32(128, true), statxView.getUint32(132, true),
+  );
 }
 
 const STATX_MNT_ID = 0x1000;
@@ -242,4 +256,99 @@ export function readdir(path: string): string[] {
   return names;
 }
 
-export const fsBindings = { statx: sysStatx, getdents64: sysGetdents64 };
+// ---- relative to a directory fd -----------------------------------------------------------
+// For work that must not depend on the process's root or mount namespace (the output-dir copy
+// runs after pivot_root, through fds opened before it). "" with AT_EMPTY_PATH means the fd itself.
+
+/** openat(2); close-on-exec always. */
+export function openAt(dirfd: number, path: string, flags: number, mode = 0): number {
+  return check(sysOpenat(dirfd, cstr(path), flags | O.CLOEXEC, mode), "openat", path);
+}
+
+/** openat returning -errno instead of throwing. */
+export function tryOpenAt(dirfd: number, path: string, flags: number, mode = 0): number {
+  const r = sysOpenat(dirfd, cstr(path), flags | O.CLOEXEC, mode);
+  return r < 0 ? -errno() : r;
+}
+
+/** statx relative to `dirfd`; null when missing. */
+export function statAtFd(dirfd: number, path: string, follow = false): FileStat | null {
+  const r = statAt(path, follow ? 0 : AT.SYMLINK_NOFOLLOW, dirfd);
+  return typeof r === "number" ? null : r;
+}
+
+/** mkdirat; false when it exists already. */
+export function mkdirAt(dirfd: number, path: string, mode = 0o755): boolean {
+  const r = sysMkdirat(dirfd, cstr(path), mode);
+  if (r < 0) {
+    const e = errno();
+    if (e === Errno.EEXIST) return false;
+    throw new SysError("mkdirat", e, path);
+  }
+  return true;
+}
+
+export function readlinkAt(dirfd: number, path: string): string {
+  const n = check(sysReadlink(dirfd, cstr(path), linkBuf, linkBuf.length), "readlinkat", path);
+  return linkBuf.toString("utf8", 0, n);
+}
+
+export function symlinkAt(target: string, dirfd: number, path: string): void {
+  check(sysSymlinkat(cstr(target), dirfd, cstr(path)), "symlinkat", path, target);
+}
+
+/** unlinkat; `dir` removes a directory. */
+export function unlinkAt(dirfd: number, path: string, dir = false): void {
+  check(sysUnlinkat(dirfd, cstr(path), dir ? AT.REMOVEDIR : 0), "unlinkat", path);
+}
+
+export function fchmod(fd: number, mode: number, label = `fd ${fd}`): void {
+  check(sysFchmod(fd, mode), "fchmod", label);
+}
+
+/** lchown(2): changes the owner of `path` itself (a symlink is not followed). */
+export function lchown(path: string, uid: number, gid: number): void {
+  check(sysFchownat(AT.FDCWD, cstr(path), uid, gid, AT.SYMLINK_NOFOLLOW), "lchown", path);
+}
+
+export const R_OK = 4;
+export const W_OK = 2;
+export const X_OK = 1;
+
+/** access(2) with the real ids: whether the caller may read/write/search `path`. */
+export function access(path: string, mode: number): boolean {
+  return sysFaccessat(AT.FDCWD, cstr(path), mode, 0) === 0;
+}
+
+/** One directory entry: name and d_type (DT_* below). */
+export interface DirEntry {
+  name: string;
+  type: number;
+  /** false when the name is not valid UTF-8 (it cannot be passed back to a call then). */
+  utf8: boolean;
+}
+
+export const DT = { UNKNOWN: 0, FIFO: 1, CHR: 2, DIR: 4, BLK: 6, REG: 8, LNK: 10, SOCK: 12 } as const;
+
+/** Entries of the directory open at `fd` (without "." and ".."), with their d_type. */
+export function readdirFd(fd: number, label = `fd ${fd}`): DirEntry[] {
+  const out: DirEntry[] = [];
+  const buf = Buffer.allocUnsafe(32768);
+  for (;;) {
+    const n = sysGetdents64(fd, buf, buf.length);
+    if (n < 0) throw new SysError("getdents64", errno(), label);
+    if (n === 0) break;
+    for (let off = 0; off < n; ) {
+      const reclen = buf.readUInt16LE(off + 16);
+      const type = buf[off + 18]!;
+      const end = buf.indexOf(0, off + 19);
+      const raw = buf.subarray(off + 19, end);
+      const name = raw.toString("utf8");
+      if (name !== "." && name !== "..") out.push({ name, type, utf8: Buffer.from(name).equals(raw) });
+      off += reclen;
+    }
+  }
+  return out;
+}
+
+export const fsBindings = { statx: sysStatx, getdents64: sysGetdents64, openat: sysOpenat, faccessat: sysFaccessat };

@@ -12,7 +12,7 @@ export const SYSCALLS = {
     pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432,
     fspick: 433, pidfd_open: 434, clone3: 435, openat2: 437, mount_setattr: 442,
     statx: 332, getdents64: 217, readlinkat: 267, mkdirat: 258, symlinkat: 266, unlinkat: 263, fchmodat: 268,
-    signalfd4: 289, memfd_create: 319,
+    signalfd4: 289, memfd_create: 319, openat: 257, faccessat: 269, fchmod: 91,
   },
   aarch64: {
     read: 63, write: 64, close: 57, msync: 227, getpid: 172, kill: 129, fsync: 82, fdatasync: 83,
@@ -22,7 +22,7 @@ export const SYSCALLS = {
     move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, pidfd_open: 434,
     clone3: 435, openat2: 437, mount_setattr: 442,
     statx: 291, getdents64: 61, readlinkat: 78, mkdirat: 34, symlinkat: 36, unlinkat: 35, fchmodat: 53,
-    signalfd4: 74, memfd_create: 279,
+    signalfd4: 74, memfd_create: 279, openat: 56, faccessat: 48, fchmod: 52,
   },
 } as const satisfies Record<Arch, Record<string, number>>;
 

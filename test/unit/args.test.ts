@@ -268,7 +268,9 @@ describe("parseArgs", () => {
     };
     for (const opt of KNOWN_OPTIONS) {
       if (opt.startsWith("--overlay")) continue;
-      const argv = [opt, ...(special[opt] ?? ["/p1", "/p2", "/p3"])];
+      // Directory-mode settings need a mode and values of their own syntax.
+      const VALUES: Record<string, string[]> = { "--tmpfs-size": ["--overlay-dir", "/", opt, "1g"], "--tmpfs-numa": ["--overlay-dir", "/", opt, "0"], "--output-dir": ["--overlay-dir", "/", opt, "/p1"] };
+      const argv = VALUES[opt] ?? [opt, ...(special[opt] ?? ["/p1", "/p2", "/p3"])];
       expect(() => parse(argv, { fds: [3], readFd: () => new Uint8Array(0) })).not.toThrow();
     }
   });

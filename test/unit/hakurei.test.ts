@@ -341,7 +341,7 @@ describe("library builder", () => {
 });
 
 describe("optimizer ordering", () => {
-  const show = (list: readonly Operation[]) => list.map((op) => `${op.kind} ${op.kind === "bind" && op.relative ? "+" : ""}${op.dst}`);
+  const show = (list: readonly Operation[]) => list.map((op) => `${op.kind} ${op.kind === "bind" && op.relative ? "+" : ""}${"dst" in op ? op.dst : ""}`);
   const bind = (src: string, dst: string, relative = false): Operation => ({ kind: "bind", src, dst, readonly: false, optional: false, relative, nofollow: false });
   const file = (dst: string): Operation => ({ kind: "file", dst, base64: "", readonly: true });
 

@@ -14,7 +14,7 @@ const overlay = (dst: string): Operation => ({ kind: "overlay", lower: ["/a", "/
 function show(ops: readonly Operation[]): string[] {
   return ops.map((op) => {
     if (op.kind === "bind") return `bind ${op.relative ? "+" : ""}${op.src}->${op.dst}${op.readonly ? " ro" : ""}${op.optional ? " try" : ""}`;
-    return `${op.kind} ${op.dst}`;
+    return op.kind === "dirmodes" ? `dirmodes ${op.modes.map((m) => `${m.dir}=${m.mode}`).join(",")}` : `${op.kind} ${op.dst}`;
   });
 }
 
@@ -74,7 +74,7 @@ describe("optimizeOperations", () => {
   // above the surrogate range (U+E000..U+FFFF) sorts before an astral one in Python.
   test("non-BMP names sort by code point like Python", () => {
     // Python: sorted(["/\U0001F600", "/\uFFFF"], key=splitpath) == ["/\uFFFF", "/\U0001F600"]
-    const codePoints = (ops: Operation[]) => ops.map((op) => [...op.dst].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase()}`).join(" "));
+    const codePoints = (ops: Operation[]) => ops.map((op) => [...(op.kind === "dirmodes" ? "" : op.dst)].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase()}`).join(" "));
     expect(codePoints(optimizeOperations([dir("/\u{1F600}"), dir("/\uFFFF")]))).toEqual(["U+2F U+FFFF", "U+2F U+1F600"]);
     expect(codePoints(optimizeOperations([dir("/\uFFFF"), dir("/\u{1F600}")]))).toEqual(["U+2F U+FFFF", "U+2F U+1F600"]);
   });

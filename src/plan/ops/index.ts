@@ -4,6 +4,7 @@ import { PlanError } from "../errors.ts";
 import { describeBind, validateBind } from "./bind.ts";
 import { describeDev, validateDev } from "./dev.ts";
 import { describeDir, validateDir } from "./dir.ts";
+import { describeDirModes, validateDirModes } from "./dirmodes.ts";
 import { describeOverlay, validateOverlay } from "./overlay.ts";
 import { describeProc, validateProc } from "./proc.ts";
 import { describeSymlink, validateSymlink } from "./symlink.ts";
@@ -32,6 +33,7 @@ const SPECS: { [K in OperationKind]: Spec<K> } = {
   remount: { validate: validateRemount, describe: describeRemount },
   file: { validate: validateFile, describe: describeFile },
   chmod: { validate: validateChmod, describe: describeChmod },
+  dirmodes: { validate: validateDirModes, describe: describeDirModes },
 };
 
 export const OPERATION_KINDS = Object.keys(SPECS) as OperationKind[];

@@ -4,6 +4,7 @@ import type { StageContext } from "../context.ts";
 import { applyBind } from "./bind.ts";
 import { applyDev } from "./dev.ts";
 import { applyDir } from "./dir.ts";
+import { applyDirModes } from "./dirmodes.ts";
 import { applyOverlay } from "./overlay.ts";
 import { applyProc } from "./proc.ts";
 import { applySymlink } from "./symlink.ts";
@@ -29,5 +30,6 @@ export function applyOperation(op: Operation, ctx: StageContext): boolean {
     case "remount": applyRemount(op, ctx); return true;
     case "file": applyFile(op, ctx); return true;
     case "chmod": applyChmod(op, ctx); return true;
+    case "dirmodes": applyDirModes(op, ctx); return true;
   }
 }
