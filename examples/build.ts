@@ -3,14 +3,14 @@
 // and no network. A failing step stops the build with the step's name and output.
 //
 //   bun examples/build.ts [PROJECT_DIR] [OUT_DIR]
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, mkdtempSync, realpathSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { sandbox, SandboxError } from "../src/api/index.ts";
 
 const project = resolve(process.argv[2] ?? new URL("./project", import.meta.url).pathname);
 const out = resolve(process.argv[3] ?? mkdtempSync("/tmp/bun-sandbox-example-"));
 mkdirSync(out, { recursive: true });
-const bun = process.execPath;
+const bun = realpathSync(process.execPath);
 
 // One description shared by every step; each step extends it without changing it.
 const base = sandbox()
@@ -25,6 +25,8 @@ const base = sandbox()
   .setenv("NO_COLOR", "1")
   // The read-only root has no place for new mount points; the private /tmp has.
   .roBind(project, "/tmp/src")
+  // Bun itself may live under the host's /tmp, which the private /tmp hides.
+  .roBind(dirname(bun), dirname(bun))
   .bind(out, "/tmp/out")
   .chdir("/tmp/src");
 

@@ -1,6 +1,7 @@
 // mkosi-sandbox's ordering rules as a pure function:
 //  - identical binds collapse to one; a bind that is already covered by a recursive parent bind
-//    with the same flags (same relative position on both sides) is dropped;
+//    with the same flags (same relative position on both sides) is dropped, unless another
+//    mount lands between the two (a deliberate fix over mkosi-sandbox, which drops it then too);
 //  - operations run parents before children (sorted by destination components);
 //  - at one destination binds come after tmpfs/dir/overlay/... so the bind ends up on top,
 //    and of two binds the one given later is on top (stable sort);
@@ -20,8 +21,16 @@ function bindKey(b: BindOp): string {
   return JSON.stringify([splitPath(b.src), splitPath(b.dst), b.readonly, b.optional, b.relative, b.nofollow, b.device ?? null]);
 }
 
-function coveredBy(m: BindOp, n: BindOp): boolean {
+/**
+ * Whether bind `m` only repeats part of bind `n`. Not when another mount lands between them
+ * (`--ro-bind / / --tmpfs /tmp --ro-bind /tmp/x /tmp/x`: the tmpfs hides /tmp/x of the first
+ * bind, so the second one is needed; mkosi-sandbox drops it).
+ */
+function coveredBy(m: BindOp, n: BindOp, ops: readonly Operation[]): boolean {
+  const between = (o: Operation) =>
+    o !== m && o !== n && "dst" in o && !isLateOperation(o) && isRelativeTo(m.dst, o.dst) && isRelativeTo(o.dst, n.dst) && splitPath(o.dst).length > splitPath(n.dst).length;
   return (
+    !ops.some(between) &&
     m.readonly === n.readonly &&
     m.optional === n.optional &&
     m.relative === n.relative &&
@@ -66,7 +75,7 @@ export function optimizeOperations(ops: readonly Operation[]): Operation[] {
     if (!binds.has(key)) binds.set(key, op);
   }
   const unique = [...binds.values()];
-  const kept = new Set(unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n))));
+  const kept = new Set(unique.filter((m) => !unique.some((n) => n !== m && coveredBy(m, n, ops))));
   const late = ops.filter(isLateOperation);
   const rest = ops.filter((op) => op.kind !== "bind" && op.kind !== "file" && !isLateOperation(op));
   // kept.delete: the same bind object given twice is applied once.

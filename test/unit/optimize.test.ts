@@ -136,3 +136,19 @@ describe("optimizeOperations", () => {
     ]);
   });
 });
+
+describe("nested binds with a mount in between", () => {
+  const bind = (src: string, dst: string): Operation => ({ kind: "bind", src, dst, readonly: true, optional: false, relative: false, nofollow: false });
+  test("a bind under a recursive parent bind is kept when a tmpfs between hides the parent's copy", () => {
+    const ops: Operation[] = [bind("/", "/"), { kind: "tmpfs", dst: "/tmp" }, bind("/tmp/x", "/tmp/x")];
+    expect(optimizeOperations(ops).map((o) => `${o.kind} ${"dst" in o ? o.dst : ""}`)).toEqual(["bind /", "tmpfs /tmp", "bind /tmp/x"]);
+  });
+  test("and when another bind lands between them", () => {
+    const ops: Operation[] = [bind("/", "/"), bind("/srv", "/usr"), bind("/usr/lib", "/usr/lib")];
+    expect(optimizeOperations(ops)).toHaveLength(3);
+  });
+  test("a mount elsewhere does not keep it", () => {
+    const ops: Operation[] = [bind("/", "/"), { kind: "tmpfs", dst: "/var" }, bind("/usr/lib", "/usr/lib")];
+    expect(optimizeOperations(ops).map((o) => `${o.kind} ${"dst" in o ? o.dst : ""}`)).toEqual(["bind /", "tmpfs /var"]);
+  });
+});
