@@ -1,8 +1,7 @@
 // Runs a plan in this (single-threaded) process: namespaces, identity, the new root, then
 // exec of the command in place. Returns only by throwing a SetupError.
-import { exists, lstat, readlink, readText } from "../sys/fs.ts";
+import { readText } from "../sys/fs.ts";
 import { SysError } from "../sys/error.ts";
-import { Errno } from "../sys/errno.ts";
 import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
@@ -14,7 +13,7 @@ import { interfaceUp } from "../sys/net.ts";
 import { SetupError } from "./errors.ts";
 import { mapSelf, needsUserNamespace, planSubidMapping, startSubidHelper, type SubidHelper } from "./identity.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
-import { applyOperation } from "./ops/index.ts";
+import { applyOperation, earlyOperation } from "./ops/index.ts";
 import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
@@ -39,43 +38,21 @@ export const KEPT_CAPS = [
 export const KEPT_NET_CAPS = [CAP.NET_BIND_SERVICE, CAP.NET_ADMIN];
 
 /**
- * Host-side checks before anything is created: missing required sources fail here, optional
- * ones are dropped, and symlinks to dereference are read (the result holds their targets).
+ * Host-side checks before anything is created (the early phase of each operation, see
+ * ops/index.ts): missing required sources fail here, optional ones are dropped, and symlinks
+ * to dereference are read.
  */
 export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) => void = () => {}): Operation[] {
   const out: Operation[] = [];
   for (const op of ops) {
-    if (op.kind === "bind" && !op.relative) {
-      const present = op.nofollow ? lstat(op.src) !== null : exists(op.src);
-      if (!present) {
-        if (op.optional) {
-          skipped(op);
-          continue;
-        }
-        throw new SetupError(describeOperation(op), `source ${op.src} does not exist; create it or use the -try variant`);
-      }
+    let next: Operation | null;
+    try {
+      next = earlyOperation(op);
+    } catch (e) {
+      throw SetupError.forOperation(op, e);
     }
-    if (op.kind === "symlink" && op.dereference) {
-      // The link is read here, in the host's root; the apply phase creates an ordinary symlink.
-      let target: string;
-      try {
-        target = readlink(op.target);
-      } catch (e) {
-        const notLink = e instanceof SysError && e.errno === Errno.EINVAL;
-        throw new SetupError(describeOperation(op), notLink ? `${op.target} is not a symlink; give the path of a host symlink` : e);
-      }
-      out.push({ kind: "symlink", target, dst: op.dst });
-      continue;
-    }
-    if (op.kind === "overlay") {
-      const dirs: [string, string][] = [...op.lower.map((l): [string, string] => [l, "lower directory"])];
-      if (op.upper !== null && op.upper !== "tmpfs") dirs.push([op.upper, "upper directory"]);
-      if (op.work !== null) dirs.push([op.work, "work directory"]);
-      for (const [d, what] of dirs) {
-        if (!exists(d)) throw new SetupError(describeOperation(op), `${what} ${d} does not exist; create it first`);
-      }
-    }
-    out.push(op);
+    if (next === null) skipped(op);
+    else out.push(next);
   }
   return out;
 }

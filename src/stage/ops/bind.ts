@@ -1,9 +1,20 @@
-import { createFile, mkdir } from "../../sys/fs.ts";
+import { createFile, exists, lstat, mkdir } from "../../sys/fs.ts";
 import type { BindOp } from "../../plan/types.ts";
 import { parentOf } from "../../plan/paths.ts";
 import { inNewRoot, inNewRootNoFollow, inRoot, lstatOrNull, statOrNull, type StageContext } from "../context.ts";
 import { bindTree } from "../mounts.ts";
 import { makeDirs } from "../resolve.ts";
+
+/**
+ * Early phase, in the host's root before anything is created: a missing source fails here, or
+ * is dropped (null) when optional. Relative (+SRC) sources are only known inside.
+ */
+export function earlyBind(op: BindOp): BindOp | null {
+  if (op.relative) return op;
+  if (op.nofollow ? lstat(op.src) !== null : exists(op.src)) return op;
+  if (op.optional) return null;
+  throw new Error(`source ${op.src} does not exist; create it or use the -try variant`);
+}
 
 /** Returns false when an optional source was missing and nothing was done. */
 export function applyBind(op: BindOp, ctx: StageContext): boolean {

@@ -6,6 +6,17 @@ import { mount } from "../../sys/mount.ts";
 import { inNewRoot, inRoot, lstatOrNull, type StageContext } from "../context.ts";
 import { makeDirs } from "../resolve.ts";
 
+/** Early phase: every layer directory must exist on the host. */
+export function earlyOverlay(op: OverlayOp): OverlayOp {
+  const dirs: [string, string][] = op.lower.map((l): [string, string] => [l, "lower directory"]);
+  if (op.upper !== null && op.upper !== "tmpfs") dirs.push([op.upper, "upper directory"]);
+  if (op.work !== null) dirs.push([op.work, "work directory"]);
+  for (const [d, what] of dirs) {
+    if (!exists(d)) throw new Error(`${what} ${d} does not exist; create it first`);
+  }
+  return op;
+}
+
 export function applyOverlay(op: OverlayOp, ctx: StageContext): void {
   const host = (p: string, what: string) => {
     const resolved = inRoot(ctx, ctx.oldroot, p);

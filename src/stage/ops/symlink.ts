@@ -1,4 +1,6 @@
 import { readlink, symlink, unlink } from "../../sys/fs.ts";
+import { SysError } from "../../sys/error.ts";
+import { Errno } from "../../sys/errno.ts";
 import type { SymlinkOp } from "../../plan/types.ts";
 import { parentOf } from "../../plan/paths.ts";
 import { inNewRootNoFollow, lstatOrNull, type StageContext } from "../context.ts";
@@ -6,6 +8,17 @@ import { bindTree } from "../mounts.ts";
 import { makeDirs } from "../resolve.ts";
 
 let counter = 0;
+
+/** Early phase: a dereferenced symlink takes its target from the host link, read here. */
+export function earlySymlink(op: SymlinkOp): SymlinkOp {
+  if (!op.dereference) return op;
+  try {
+    return { kind: "symlink", target: readlink(op.target), dst: op.dst };
+  } catch (e) {
+    if (e instanceof SysError && e.errno === Errno.EINVAL) throw new Error(`${op.target} is not a symlink; give the path of a host symlink`, { cause: e });
+    throw e;
+  }
+}
 
 export function applySymlink(op: SymlinkOp, ctx: StageContext): void {
   const link = inNewRootNoFollow(ctx, op.dst);
