@@ -5,8 +5,9 @@
 // events, fd hygiene, concurrency, the warm/cold stage servers and plan round trips.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, ROOT, run, WHO, type Who } from "../support/run.ts";
+import { pidsWith } from "../support/procs.ts";
 
 const FIXTURE = `${ROOT}/test/fixtures/api-scenarios.ts`;
 
@@ -39,19 +40,6 @@ function scenario(who: Who, name: string, ...args: string[]): ScenarioRun {
   return result;
 }
 
-/** Host pids whose command line has `marker` as one of its arguments. */
-function pidsWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, "latin1").split("\0").includes(marker)) out.push(Number(e));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 function alive(pid: number): boolean {
   try {
