@@ -7,6 +7,7 @@ import { parseArgs } from "../../src/cli/args.ts";
 import { emptyPlan, type BindOp } from "../../src/plan/types.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 import { defaultDirMode } from "../../src/plan/paths.ts";
+import { planError } from "../support/errors.ts";
 
 const CWD = process.cwd();
 const ENV = { PATH: "/usr/bin:/bin", HOME: "/home/u", LANG: "C.UTF-8" };
@@ -17,16 +18,6 @@ const bindOp = (src: string, dst: string, o: Partial<BindOp> = {}): BindOp => ({
   kind: "bind", src, dst, readonly: false, optional: false, relative: false, nofollow: false, ...o,
 });
 
-/** The PlanError `fn` throws (fails the test when it throws nothing or something else). */
-function planError(fn: () => unknown): PlanError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("no PlanError was thrown");
-}
 
 const FLAG_METHODS = [
   "becomeRoot", "suppressChown", "suppressSync", "unshareNet", "unshareIpc", "newSessionKeyring", "packFds", "debug",

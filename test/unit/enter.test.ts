@@ -12,15 +12,8 @@ import { PlanError } from "../../src/plan/errors.ts";
 import { parseArgs, UsageError, type ParseInput } from "../../src/cli/args.ts";
 import { validateRequest, withFds, diesWithParent } from "../../src/stage/request.ts";
 import { emptyPlan } from "../../src/plan/types.ts";
+import { thrown } from "../support/errors.ts";
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected the call to throw");
-}
 
 const links = (ids: Partial<Record<NamespaceName, number>>): NamespaceLinks =>
   Object.fromEntries(Object.entries(ids).map(([ns, id]) => [ns, `${ns}:[${id}]`]));

@@ -5,6 +5,7 @@ import {
   formatUmountFlags, parseMountAttr, parseMountOptions, parseMountOptionsDetailed, parseMoveMountFlags,
   parseNamespaces, parseOpenTreeFlags, parseUmountFlags,
 } from "../../src/sys/flags.ts";
+import { thrown } from "../support/errors.ts";
 
 /** Deterministic PRNG (mulberry32) so the property tests are reproducible. */
 function rng(seed: number): () => number {
@@ -18,14 +19,6 @@ function rng(seed: number): () => number {
   };
 }
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected the call to throw");
-}
 
 const ALL_WORDS = [
   "defaults", "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "remount",

@@ -13,6 +13,7 @@ import { isLateOperation, optimizeOperations } from "../../src/plan/optimize.ts"
 import { mountAttrChange, mountsUnder, parseMountinfo, remountedFlags } from "../../src/stage/mounts.ts";
 import { MOUNT_ATTR, MS } from "../../src/sys/flags.ts";
 import { sandbox } from "../../src/api/index.ts";
+import { planError } from "../support/errors.ts";
 
 const ENV = { PATH: "/usr/bin:/bin" };
 
@@ -45,15 +46,6 @@ function opError(op: unknown): PlanError {
   throw new Error(`accepted ${JSON.stringify(op)}`);
 }
 
-function planError(fn: () => unknown): PlanError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PlanError);
-    return e as PlanError;
-  }
-  throw new Error("no PlanError thrown");
-}
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
