@@ -1,6 +1,6 @@
 // The library's builder (src/api/builder.ts) as pure logic: plans, immutability, build-time
 // validation, fromPlan round trips and the CLI arguments toArgs() gives. Nothing is spawned.
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { PlanError, Sandbox, sandbox, type Plan } from "../../src/api/index.ts";
 import { parseArgs } from "../../src/cli/args.ts";
@@ -113,7 +113,11 @@ describe("sandbox() and toPlan()", () => {
   });
 
   describe("with another working directory", () => {
-    const dir = realpathSync(mkdtempSync("/tmp/bsb-api-unit-"));
+    // Made in beforeAll, not at collection time: a filtered run (-t) must not leave it behind.
+    let dir = "";
+    beforeAll(() => {
+      dir = realpathSync(mkdtempSync("/tmp/bsb-api-unit-"));
+    });
     afterEach(() => process.chdir(CWD));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
