@@ -88,6 +88,18 @@ export function parseSize(option: string, text: string): number {
 
 export const KNOWN_OPTIONS = Object.keys(ARITY);
 
+/** --help and --version end parsing wherever they stand among the options. */
+function infoOption(arg: string): ParseResult | null {
+  if (arg === "-h" || arg === "--help") return { kind: "help" };
+  if (arg === "--version") return { kind: "version" };
+  return null;
+}
+
+function missingArguments(option: string, n: number, names: string): UsageError {
+  return new UsageError(`${option} needs ${n === 1 ? "an argument" : `${n} arguments`} (${option} ${names})`);
+}
+
+
 export function parseArgs(input: ParseInput): ParseResult {
   const { argv, cwd } = input;
   const plan = emptyPlan();
@@ -136,8 +148,8 @@ export function parseArgs(input: ParseInput): ParseResult {
       i++;
       break;
     }
-    if (arg === "-h" || arg === "--help") return { kind: "help" };
-    if (arg === "--version") return { kind: "version" };
+    const info = infoOption(arg);
+    if (info) return info;
     if (arg === "--doctor") return { kind: "doctor", json: argv.slice(i + 1).includes("--json") };
     if (arg === "--enter") return parseEnterArgs(input);
     if (arg === "--namespaces") {
@@ -150,7 +162,7 @@ export function parseArgs(input: ParseInput): ParseResult {
     const n = ARITY[arg];
     if (n === undefined) throw new UsageError(`unknown option ${arg}; see sandbox --help`);
     if (i + n >= argv.length) {
-      throw new UsageError(`${arg} needs ${n === 1 ? "an argument" : `${n} arguments`} (${arg} ${ARG_NAMES[arg] ?? "SRC DST"})`);
+      throw missingArguments(arg, n, ARG_NAMES[arg] ?? "SRC DST");
     }
     const a = argv[i + 1]!;
     const b = argv[i + 2] ?? "";
@@ -309,8 +321,8 @@ export function parseEnterArgs(input: ParseInput): ParseResult {
       i++;
       break;
     }
-    if (arg === "-h" || arg === "--help") return { kind: "help" };
-    if (arg === "--version") return { kind: "version" };
+    const info = infoOption(arg);
+    if (info) return info;
     if (!arg.startsWith("-")) break;
     const n = ENTER_ARITY[arg];
     if (n === undefined) {
@@ -319,7 +331,7 @@ export function parseEnterArgs(input: ParseInput): ParseResult {
     }
     if (i + n >= argv.length) {
       const names: Record<string, string> = { "--enter": "PID", "--namespaces": "LIST", "--chdir": "DIR", "--setenv": "NAME VALUE", "--unsetenv": "NAME" };
-      throw new UsageError(`${arg} needs ${n === 1 ? "an argument" : `${n} arguments`} (${arg} ${names[arg]})`);
+      throw missingArguments(arg, n, names[arg]!);
     }
     const a = argv[i + 1]!;
     const b = argv[i + 2] ?? "";
