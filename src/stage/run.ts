@@ -135,34 +135,8 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
   if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
 
-  let ws;
   trace("before workspace");
-  try {
-    ws = enterWorkspace();
-  } catch (e) {
-    throw new SetupError("workspace", e);
-  }
-  trace("workspace");
-  const ctx: StageContext = {
-    oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
-    procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
-    pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug,
-  };
-  for (const op of ops) {
-    let applied: boolean;
-    try {
-      applied = applyOperation(op, ctx);
-    } catch (e) {
-      throw SetupError.forOperation(op, e);
-    }
-    debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
-  }
-  trace("operations");
-  try {
-    leaveWorkspace(ws);
-  } catch (e) {
-    throw new SetupError("pivot_root into the new root", e);
-  }
+  buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
   if (userns) {
     try {
       keepCapabilities(flags & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
@@ -193,6 +167,47 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
     collectOutput(child, output, false, rt.statusFd, debug);
   }
   return execCommand(plan, exec);
+}
+
+export interface RootOptions {
+  pidns: boolean;
+  ipcns: boolean;
+  dirModes: PreparedDirModes | null;
+  debug: (line: string) => void;
+}
+
+/**
+ * Builds the new root from `ops` (after their early phase) in a workspace and makes it this
+ * process's root: the workspace and the host's root are detached. Runs in a fresh mount namespace.
+ */
+export function buildRoot(ops: readonly Operation[], opts: RootOptions): void {
+  let ws;
+  try {
+    ws = enterWorkspace();
+  } catch (e) {
+    throw new SetupError("workspace", e);
+  }
+  trace("workspace");
+  const ctx: StageContext = {
+    oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
+    procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
+    pidns: opts.pidns, ipcns: opts.ipcns, dirModes: opts.dirModes, debug: opts.debug,
+  };
+  for (const op of ops) {
+    let applied: boolean;
+    try {
+      applied = applyOperation(op, ctx);
+    } catch (e) {
+      throw SetupError.forOperation(op, e);
+    }
+    opts.debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
+  }
+  trace("operations");
+  try {
+    leaveWorkspace(ws);
+  } catch (e) {
+    throw new SetupError("pivot_root into the new root", e);
+  }
 }
 
 /**

@@ -28,6 +28,7 @@ import { SetupError } from "./errors.ts";
 import { rawStderr } from "./exec.ts";
 import { trace } from "../sys/trace.ts";
 import { warmUp, warmUpRound } from "./warmup.ts";
+import { Workers } from "./workers.ts";
 
 interface Running {
   pid: number;
@@ -108,6 +109,8 @@ function serve(oneshot: boolean): never {
   // Warm the JIT while idle (not in --oneshot mode: one request does not pay it back).
   let warmRounds = oneshot || process.env.BUN_SANDBOX_NO_WARMUP === "1" ? 0 : 400;
   const poolSize = oneshot ? 0 : POOL_SIZE;
+  // Plans that suit a namespace worker skip the fork (see worker.ts); BUN_SANDBOX_NO_WORKER=1 forks every one.
+  const workers = oneshot || process.env.BUN_SANDBOX_NO_WORKER === "1" ? null : new Workers(serverPid, (data, fds) => handle(data, fds, false));
 
   for (;;) {
     // A one-shot server keeps watching the socket after its request: the host closing it is
@@ -115,12 +118,14 @@ function serve(oneshot: boolean): never {
     const listen = hostConnected;
     if (!listen || (oneshot && served > 0 && running.size === 0)) {
       for (const z of pool.splice(0)) retireZygote(z);
-      if (running.size === 0) exit(0);
+      if (running.size === 0 && !workers?.size) exit(0);
     }
     const fds: PollFd[] = [];
     if (listen) fds.push({ fd: SOCK, events: POLLIN, revents: 0 });
     const order = [...running.values()];
     for (const r of order) fds.push({ fd: r.pidfd, events: POLLIN, revents: 0 });
+    const workerFds = workers?.pollFds() ?? [];
+    fds.push(...workerFds);
     if (served - collectedAt >= GC_EVERY) {
       // A full collection every GC_EVERY requests keeps the heap, and with it the cost of every
       // fork, from creeping up (measured: the RSS then levels off at ~54 MiB after ~2500 sandboxes).
@@ -148,12 +153,13 @@ function serve(oneshot: boolean): never {
         if (msg === null) {
           hostConnected = false;
           for (const r of running.values()) if (r.dieWithParent) kill(r.pid, SIG.KILL);
+          workers?.hostWentAway();
         } else if (oneshot && served > 0) {
           for (const fd of msg.fds) closeQuiet(fd); // a one-shot server takes one request
         } else {
           served++;
           trace("request");
-          handle(msg.data, msg.fds);
+          handle(msg.data, msg.fds, true);
         }
       }
     }
@@ -167,6 +173,8 @@ function serve(oneshot: boolean): never {
       closeQuiet(r.pidfd);
       running.delete(r.pid);
     }
+    // poll filled in the revents of the very objects pollFds returned
+    if (workers) workers.handle(workerFds);
   }
 
   function retireZygote(z: Zygote): void {
@@ -180,7 +188,8 @@ function serve(oneshot: boolean): never {
     for (const fd of fds) closeQuiet(fd);
   }
 
-  function handle(data: Buffer, allFds: number[]): void {
+  /** One request: to a namespace worker when `toWorker` and the plan suits one, else to a zygote. */
+  function handle(data: Buffer, allFds: number[], toWorker: boolean): void {
     const large = data.length === LARGE_REQUEST.length && data.toString("latin1") === LARGE_REQUEST;
     const fds = large ? allFds.slice(1) : allFds;
     const [statusFd, ...io] = fds;
@@ -195,6 +204,7 @@ function serve(oneshot: boolean): never {
     } catch (e) {
       return fail(statusFd, allFds, e instanceof Error ? e.message : String(e), 2);
     }
+    if (toWorker && workers && "plan" in req && workers.route(req.plan, data, allFds)) return;
     let pid: number;
     try {
       const z = pool.shift() ?? startZygote(serverPid, false);

@@ -52,6 +52,7 @@ const symbols = {
   socketpair: { args: [T.i32, T.i32, T.i32, T.ptr], returns: T.i32 },
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },
   recvmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },
+  shutdown: { args: [T.i32, T.i32], returns: T.i32 },
   _exit: { args: [T.i32], returns: T.void },
   sigprocmask: { args: [T.i32, T.ptr, T.ptr], returns: T.i32 },
   signal: { args: [T.i32, T.u64], returns: T.u64 },

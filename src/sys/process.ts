@@ -207,6 +207,13 @@ export function execve(path: string, args: PackedArgs): number {
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** Where execvp(3) looks for `file`, in order: itself when it has a "/", else each PATH entry. */
+export function pathCandidates(file: string, env: Record<string, string>): string[] {
+  if (file.includes("/")) return [file];
+  if (file === "") return [];
+  return (env.PATH ?? DEFAULT_PATH).split(":").map((dir) => `${dir || "."}/${file}`);
+}
+
 /**
  * execvpe(3) semantics: a name without "/" is searched in PATH (from `env`, or a default);
  * EACCES on one candidate is remembered while the search goes on; ENOEXEC runs the file with
@@ -225,8 +232,7 @@ export function execvpe(file: string, argv: readonly string[], env: Record<strin
   if (file.includes("/")) return tryOne(file);
   if (file === "") return Errno.ENOENT;
   let sawEacces = false;
-  for (const dir of (env.PATH ?? DEFAULT_PATH).split(":")) {
-    const candidate = `${dir || "."}/${file}`;
+  for (const candidate of pathCandidates(file, env)) {
     const e = tryOne(candidate);
     // EACCES counts only for a file that is there; an unreadable PATH directory is "not found".
     if (e === Errno.EACCES) sawEacces ||= exists(candidate);

@@ -100,7 +100,15 @@ export function recvWithFds(sock: number, maxBytes = 1 << 20, flags = 0): Receiv
   return { data: data.subarray(0, n), fds };
 }
 
+export const SHUT_WR = 1;
+
+/** shutdown(2): with SHUT_WR the peer reads end-of-stream once it has read what was sent. */
+export function shutdown(sock: number, how: number): void {
+  check(libc.shutdown(sock, how), "shutdown", `fd ${sock}`);
+}
+
 export const POLLIN = 0x1;
+export const POLLPRI = 0x2;
 export const POLLOUT = 0x4;
 export const POLLERR = 0x8;
 export const POLLHUP = 0x10;

@@ -1,0 +1,155 @@
+// The stage server's side of the namespace workers (see worker.ts): one per kind, started on
+// first use, retired when the host's mounts change (their base mount namespace is a copy made
+// at their start, so it would go stale where the host's mounts do not propagate) and when the
+// host goes away. A retired worker finishes its sandboxes and may still hand requests back.
+import { closeQuiet, open } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
+import { fork, kill, pidfdOpen, waitpid, WNOHANG } from "../sys/process.ts";
+import {
+  MSG_DONTWAIT, poll, POLLERR, POLLIN, POLLPRI, recvWithFds, sendWithFds, shutdown, SHUT_WR, socketpair, type PollFd,
+} from "../sys/socket.ts";
+import { SIG } from "../sys/signals.ts";
+import type { Plan } from "../plan/types.ts";
+import { HOST_GONE, READY, runWorker, workerKind, type WorkerKind } from "./worker.ts";
+
+interface Worker {
+  kind: WorkerKind;
+  pid: number;
+  pidfd: number;
+  sock: number;
+  /** No new requests; the socket is shut for writing. */
+  retired: boolean;
+}
+
+/** How long a new worker may take to make its namespaces. */
+const READY_TIMEOUT_MS = 5000;
+
+export class Workers {
+  private readonly all: Worker[] = [];
+  private readonly current = new Map<WorkerKind, Worker>();
+  /** Kinds whose worker could not start: those plans are forked. */
+  private readonly failed = new Set<WorkerKind>();
+  /** Polled for POLLPRI: the host's mount table changed. */
+  private readonly mountinfo: number;
+  private hostGone = false;
+  /** The workers as pollFds listed them (routing may start one before handle runs). */
+  private polled: Worker[] = [];
+
+  constructor(
+    private readonly serverPid: number,
+    /** Called with a request a worker handed back. */
+    private readonly retry: (data: Buffer, fds: number[]) => void,
+  ) {
+    this.mountinfo = open("/proc/self/mountinfo", O.RDONLY);
+    // The first poll reports the table as changed: take that now.
+    poll([{ fd: this.mountinfo, events: POLLPRI, revents: 0 }], 0);
+  }
+
+  /** Workers still running (retired ones included). */
+  get size(): number {
+    return this.all.length;
+  }
+
+  /** Sends the request to a worker when its plan suits one; false: the caller forks it. */
+  route(plan: Plan, data: Buffer, fds: number[]): boolean {
+    if (this.hostGone) return false;
+    const kind = workerKind(plan);
+    if (kind === null || this.failed.has(kind)) return false;
+    const w = this.current.get(kind) ?? this.start(kind);
+    if (!w) return false;
+    try {
+      sendWithFds(w.sock, data, fds);
+    } catch {
+      this.retire(w);
+      return false;
+    }
+    for (const fd of fds) closeQuiet(fd);
+    return true;
+  }
+
+  private start(kind: WorkerKind): Worker | null {
+    const [mine, theirs] = socketpair();
+    const pid = fork();
+    if (pid === 0) {
+      closeQuiet(mine);
+      runWorker(theirs, kind, this.serverPid);
+    }
+    closeQuiet(theirs);
+    const ready = poll([{ fd: mine, events: POLLIN, revents: 0 }], READY_TIMEOUT_MS) > 0 ? recvWithFds(mine, 64) : null;
+    if (ready?.data.toString("latin1") !== READY) {
+      closeQuiet(mine);
+      kill(pid, SIG.KILL);
+      waitpid(pid);
+      this.failed.add(kind);
+      return null;
+    }
+    const w: Worker = { kind, pid, pidfd: pidfdOpen(pid), sock: mine, retired: false };
+    this.all.push(w);
+    this.current.set(kind, w);
+    return w;
+  }
+
+  private retire(w: Worker): void {
+    if (w.retired) return;
+    w.retired = true;
+    if (this.current.get(w.kind) === w) this.current.delete(w.kind);
+    try {
+      shutdown(w.sock, SHUT_WR);
+    } catch {
+      // already gone: its pidfd reports it
+    }
+  }
+
+  /** The host went away: dieWithParent sandboxes are killed, then every worker winds down. */
+  hostWentAway(): void {
+    this.hostGone = true;
+    for (const w of this.all) {
+      if (!w.retired) {
+        try {
+          sendWithFds(w.sock, Buffer.from(HOST_GONE), []);
+        } catch {
+          // gone already
+        }
+      }
+      this.retire(w);
+    }
+  }
+
+  /** What to poll: the mount table, each worker's socket and pidfd. */
+  pollFds(): PollFd[] {
+    const fds: PollFd[] = [{ fd: this.mountinfo, events: POLLPRI, revents: 0 }];
+    this.polled = [...this.all];
+    for (const w of this.polled) fds.push({ fd: w.sock, events: POLLIN, revents: 0 }, { fd: w.pidfd, events: POLLIN, revents: 0 });
+    return fds;
+  }
+
+  /** Acts on what poll reported for the fds from pollFds (in the same order). */
+  handle(fds: PollFd[]): void {
+    if (fds[0]!.revents & (POLLPRI | POLLERR)) for (const w of this.all) this.retire(w);
+    this.polled.forEach((w, i) => {
+      if (fds[1 + 2 * i]!.revents) this.drain(w, false);
+      if (fds[2 + 2 * i]!.revents && waitpid(w.pid, WNOHANG).pid === w.pid) {
+        // Requests it handed back before it ended are still queued.
+        this.drain(w, true);
+        this.retire(w);
+        closeQuiet(w.sock);
+        closeQuiet(w.pidfd);
+        this.all.splice(this.all.indexOf(w), 1);
+      }
+    });
+  }
+
+  private drain(w: Worker, all: boolean): void {
+    for (;;) {
+      let msg;
+      try {
+        msg = recvWithFds(w.sock, 1 << 20, MSG_DONTWAIT);
+      } catch {
+        return; // EAGAIN: nothing more queued
+      }
+      if (msg === null) return;
+      this.retry(msg.data, msg.fds);
+      if (!all) return;
+    }
+  }
+}
