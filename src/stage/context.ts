@@ -22,6 +22,8 @@ export interface StageContext {
   /** What the host-side phase of the directory modes found (null without directory modes). */
   readonly dirModes: PreparedDirModes | null;
   debug(line: string): void;
+  /** In a namespace worker: refuse what could block (the request then goes to a forked stage). */
+  readonly neverBlock?: boolean;
 }
 
 /** Host-visible path of `path` inside the new root, symlinks resolved without leaving it. */

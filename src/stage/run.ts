@@ -174,6 +174,8 @@ export interface RootOptions {
   ipcns: boolean;
   dirModes: PreparedDirModes | null;
   debug: (line: string) => void;
+  /** See StageContext.neverBlock. */
+  neverBlock?: boolean;
 }
 
 /**
@@ -191,7 +193,7 @@ export function buildRoot(ops: readonly Operation[], opts: RootOptions): void {
   const ctx: StageContext = {
     oldroot: ws.oldroot, newroot: ws.newroot, scratch: ws.scratch,
     procFd: `${ws.oldroot}/proc/self/fd`, mountinfo: `${ws.oldroot}/proc/self/mountinfo`,
-    pidns: opts.pidns, ipcns: opts.ipcns, dirModes: opts.dirModes, debug: opts.debug,
+    pidns: opts.pidns, ipcns: opts.ipcns, dirModes: opts.dirModes, debug: opts.debug, neverBlock: opts.neverBlock === true,
   };
   for (const op of ops) {
     let applied: boolean;

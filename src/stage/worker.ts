@@ -154,7 +154,7 @@ function serve(data: Buffer, received: number[], base: number, callerUmask: numb
     unshare(CLONE.NEWNS);
     try {
       namespaces = namespaceIds();
-      buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {} });
+      buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
       chdir(plan.cwd);
       pid = spawnCommand(plan, req.targets, io, callerUmask, openFds);
     } finally {
