@@ -52,6 +52,8 @@ step("build", [`${bin}/bun`, "run", "build"]);
 step("unit", [`${bin}/bun`, "test", "test/unit"]);
 step("integration", [`${bin}/bun`, "test", "test/integration"]);
 step("integration (fallbacks forced)", [`${bin}/bun`, "test", "test/integration"], { BUN_SANDBOX_TEST_FALLBACKS: "1" });
+// The library's tests once more with every sandbox forked from the stage server (no namespace worker).
+step("library, forked stage only", [`${bin}/bun`, "test", "test/integration/api", "test/integration/example"], { BUN_SANDBOX_NO_WORKER: "1" });
 
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);

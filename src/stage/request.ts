@@ -44,6 +44,8 @@ export function diesWithParent(job: StageJob): boolean {
 
 /** Largest request sent inline. */
 export const INLINE_REQUEST_MAX = 64 * 1024;
+/** Receive buffer for one request message: larger ones travel in a memfd. */
+export const REQUEST_BUFFER = INLINE_REQUEST_MAX + 4096;
 /** The message of a request whose JSON is in the memfd attached first. */
 export const LARGE_REQUEST = "@";
 

@@ -22,7 +22,7 @@ import { poll, POLLIN, recvWithFds, sendWithFds, socketpair, type PollFd } from 
 import { SIG } from "../sys/signals.ts";
 import { runStage } from "./run.ts";
 import { runEnter } from "./enter.ts";
-import { decodeRequest, diesWithParent, LARGE_REQUEST, validateRequest, withFds, type StageRequest } from "./request.ts";
+import { decodeRequest, diesWithParent, LARGE_REQUEST, REQUEST_BUFFER, validateRequest, withFds, type StageRequest } from "./request.ts";
 import { writeStatus } from "./status.ts";
 import { SetupError } from "./errors.ts";
 import { rawStderr } from "./exec.ts";
@@ -82,7 +82,7 @@ function startZygote(serverPid: number, prefault: boolean): Zygote {
     if (getppid() !== serverPid) exit(0);
     closeAllExcept([theirs], 3);
     if (prefault) warmUpRound();
-    const msg = recvWithFds(theirs);
+    const msg = recvWithFds(theirs, REQUEST_BUFFER);
     if (msg === null) exit(0);
     closeQuiet(theirs);
     const { text, fds, carrier } = decodeRequest(msg.data, msg.fds);
@@ -132,7 +132,10 @@ function serve(oneshot: boolean): never {
       Bun.gc(true);
       collectedAt = served;
     }
-    if (listen && (pool.length < poolSize || warmRounds > 0) && poll(fds, 0) === 0) {
+    // With idle work to do, look without waiting; the answer of that poll is the one acted on
+    // (a mount-table change is reported by one poll only).
+    const idleWork = listen && (pool.length < poolSize || warmRounds > 0);
+    if (idleWork && poll(fds, 0) === 0) {
       // Idle: refill the zygote pool first, then warm up in small steps.
       if (pool.length < poolSize) pool.push(startZygote(serverPid, warmRounds <= 0 && process.env.BUN_SANDBOX_NO_PREFAULT !== "1"));
       else {
@@ -143,13 +146,16 @@ function serve(oneshot: boolean): never {
       }
       continue;
     }
-    poll(fds);
+    if (!idleWork) poll(fds);
+    // First, so a request that follows a change of the host's mounts goes to a fresh worker
+    // (poll filled in the revents of the very objects pollFds returned).
+    if (workers) workers.handle(workerFds);
 
     let i = 0;
     if (listen) {
       const sock = fds[i++]!;
       if (sock.revents) {
-        const msg = recvWithFds(SOCK);
+        const msg = recvWithFds(SOCK, REQUEST_BUFFER);
         if (msg === null) {
           hostConnected = false;
           for (const r of running.values()) if (r.dieWithParent) kill(r.pid, SIG.KILL);
@@ -173,8 +179,6 @@ function serve(oneshot: boolean): never {
       closeQuiet(r.pidfd);
       running.delete(r.pid);
     }
-    // poll filled in the revents of the very objects pollFds returned
-    if (workers) workers.handle(workerFds);
   }
 
   function retireZygote(z: Zygote): void {

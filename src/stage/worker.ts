@@ -33,7 +33,7 @@ import { readdir, stat } from "../sys/fs.ts";
 import { SIG } from "../sys/signals.ts";
 import { mapSelf, needsUserNamespace } from "./identity.ts";
 import { buildRoot, earlyPhase, KEPT_CAPS } from "./run.ts";
-import { decodeRequest, type StageRequest } from "./request.ts";
+import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
 
 /** Which worker can run a plan: by the identity its user namespace gives; null: fork a stage. */
@@ -97,7 +97,7 @@ export function runWorker(sock: number, kind: WorkerKind, serverPid: number): ne
       closeQuiet(s.pidfd);
     });
     if (!connected || !fds[order.length]!.revents) continue;
-    const msg = recvWithFds(sock);
+    const msg = recvWithFds(sock, REQUEST_BUFFER);
     if (msg === null) {
       connected = false;
       continue;
@@ -146,17 +146,20 @@ function serve(data: Buffer, received: number[], base: number, callerUmask: numb
   if (!("plan" in req)) return null;
   const plan = req.plan;
   let pid = -1;
-  let namespaces: Record<string, string> = {};
   try {
     const ops = earlyPhase(optimizeOperations(plan.ops));
     // Listed while /proc is reachable; only needed where libc cannot close fds by range.
     const openFds = canCloseFrom() ? [] : readdir("/proc/self/fd").map(Number);
     unshare(CLONE.NEWNS);
     try {
-      namespaces = namespaceIds();
+      const namespaces = namespaceIds();
       buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
       chdir(plan.cwd);
       pid = spawnCommand(plan, req.targets, io, callerUmask, openFds);
+      if (pid > 0) {
+        writeStatus(statusFd, { event: "spawned", pid });
+        writeStatus(statusFd, { event: "ready", namespaces });
+      }
     } finally {
       // Back to the base namespace; without it this worker can build nothing more.
       try {
@@ -170,8 +173,6 @@ function serve(data: Buffer, received: number[], base: number, callerUmask: numb
     return null;
   }
   if (pid < 0) return null;
-  writeStatus(statusFd, { event: "spawned", pid });
-  writeStatus(statusFd, { event: "ready", namespaces });
   return { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: plan.dieWithParent };
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../sys/socket.ts";
 import { SIG } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
+import { REQUEST_BUFFER } from "./request.ts";
 import { HOST_GONE, READY, runWorker, workerKind, type WorkerKind } from "./worker.ts";
 
 interface Worker {
@@ -143,7 +144,7 @@ export class Workers {
     for (;;) {
       let msg;
       try {
-        msg = recvWithFds(w.sock, 1 << 20, MSG_DONTWAIT);
+        msg = recvWithFds(w.sock, REQUEST_BUFFER, MSG_DONTWAIT);
       } catch {
         return; // EAGAIN: nothing more queued
       }

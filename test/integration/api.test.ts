@@ -387,6 +387,24 @@ describe.each(WHO)("library as %s", (who) => {
     expect(out.warmPid2).not.toBe(out.warmPid1);
   });
 
+  test("a namespace worker runs plain plans: a fresh mount namespace each time; host mounts made later are seen", () => {
+    const out = scenario(who, "worker").out;
+    if (out.noWorker) {
+      expect(out.first.parent).toBe(out.server);
+    } else {
+      // the command's parent is a worker the warm server forked
+      expect(out.first.parent).not.toBe(out.server);
+      expect(out.first.grandparent).toBe(out.server);
+      expect(out.second.parent).toBe(out.first.parent);
+    }
+    // a fresh mount namespace per sandbox: nothing of the first one's /tmp in the next
+    expect(out.first.mnt).not.toBe(out.hostMnt);
+    expect(out.secondSawMark).toBe("none");
+    // a plan with seccomp is forked from the server itself
+    expect(out.forked.parent).toBe(out.server);
+    if (who === "root") expect(out.hostMount).toBe("fresh\ntmpfs");
+  });
+
   test("fromPlan(toPlan()) runs the same sandbox", () => {
     const out = scenario(who, "plan-roundtrip").out;
     const expected = "x1|y 2|unset|/usr|rt-host|2|written\n";
