@@ -24,7 +24,7 @@ import { closeAllExcept, closeQuiet, F, fcntl, open } from "../sys/fd.ts";
 import { keepCapabilities, lastCap } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
-  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setns, setParentDeathSignal,
+  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, setns, setParentDeathSignal,
   umask, unshare, waitpid, WNOHANG,
 } from "../sys/process.ts";
 import { poll, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
@@ -75,6 +75,9 @@ export function runWorker(sock: number, kind: WorkerKind, serverPid: number): ne
     // The server then runs this kind the forked way, which reports why it fails.
     exit(1);
   }
+  // Not dumpable: a sandboxed command runs as the same user but must not ptrace its way into
+  // the worker's view of the host (after the id maps are written: /proc/self then belongs to root).
+  setDumpable(false);
   const callerUmask = umask(0);
   sendWithFds(sock, Buffer.from(READY), []);
 
