@@ -57,6 +57,23 @@ export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) =
   return out;
 }
 
+/** The namespaces a plan gets (mount always; user when `userns`; net only where it can be set up). */
+export function namespaceFlags(plan: Plan, userns: boolean): number {
+  let flags = CLONE.NEWNS;
+  if (userns) flags |= CLONE.NEWUSER;
+  if (plan.unshareNet && (userns || hasEffectiveCap(CAP.NET_ADMIN))) flags |= CLONE.NEWNET;
+  if (plan.unshareIpc) flags |= CLONE.NEWIPC;
+  if (plan.unsharePid) flags |= CLONE.NEWPID;
+  if (plan.unshareUts) flags |= CLONE.NEWUTS;
+  if (plan.unshareCgroup) flags |= CLONE.NEWCGROUP;
+  return flags;
+}
+
+/** mkosi's rule: chown is suppressed only when a user namespace was made or this one maps a single id. */
+export function chownSuppressed(plan: Plan, userns: boolean): boolean {
+  return plan.suppressChown && (userns || userNamespaceHasSingleId());
+}
+
 function userNamespaceHasSingleId(): boolean {
   try {
     const lines = readText("/proc/self/uid_map").trim().split("\n");
@@ -87,13 +104,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const uid = getuid();
   const gid = getgid();
   const userns = needsUserNamespace(plan.becomeRoot);
-  let flags = CLONE.NEWNS;
-  if (userns) flags |= CLONE.NEWUSER;
-  if (plan.unshareNet && (userns || hasEffectiveCap(CAP.NET_ADMIN))) flags |= CLONE.NEWNET;
-  if (plan.unshareIpc) flags |= CLONE.NEWIPC;
-  if (plan.unsharePid) flags |= CLONE.NEWPID;
-  if (plan.unshareUts) flags |= CLONE.NEWUTS;
-  if (plan.unshareCgroup) flags |= CLONE.NEWCGROUP;
+  const flags = namespaceFlags(plan, userns);
 
   let helper: SubidHelper | undefined;
   if (userns && plan.mapSubids) {
@@ -111,7 +122,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
     throw new SetupError(`unshare(${formatNamespaces(flags)})`, explainNamespaceError(e));
   }
   // Read while /proc is still reachable: the new root may have none.
-  const suppressChown = plan.suppressChown && (userns || userNamespaceHasSingleId());
+  const suppressChown = chownSuppressed(plan, userns);
   if (userns) {
     try {
       if (helper) helper.finish();

@@ -2,16 +2,17 @@
 //
 // Forking the ~50 MiB Bun process per sandbox and exec'ing from the copy costs milliseconds of
 // page-table copying and tear-down. The worker instead makes its user namespace once (when one is
-// needed) and, for each request, unshares a fresh mount namespace, builds the new root in it
-// (the same code as the stage), posix_spawns the command (a vfork-style clone, no copy) and
-// setns()es back into its base mount namespace for the next request. Its capabilities in its own
-// user namespace are what allow the setns back.
+// needed) and, for each request, unshares a fresh mount namespace (and network, IPC, UTS and
+// cgroup namespaces when its key says so), builds the new root in it (the same code as the
+// stage), posix_spawns the command (a vfork-style clone, no copy) and setns()es back into its
+// base namespaces for the next request. Its capabilities in its own user namespace are what
+// allow the setns back. A seccomp filter, if any, is loaded into the worker once and inherited.
 //
-// Sandboxes of one worker share its user namespace (the same id mapping); every other
-// namespace a plan asks for, seccomp, the keyring, fd packing, --suspend, directory modes and
-// --debug still go through a forked stage (see workerKind). Any failure before the command runs
-// hands the request back to the server unchanged, which then runs it the forked way: that path
-// produces the error with its usual message, so the two paths never disagree on errors.
+// Sandboxes of one worker share its user namespace (the same id mapping). A PID namespace,
+// --map-subids, a new keyring, fd packing, --suspend, directory modes and --debug still go
+// through a forked stage (see workerKey). Any failure before the command runs hands the request
+// back to the server unchanged, which then runs it the forked way: that path produces the error
+// with its usual message, so the two paths never disagree on errors.
 //
 // Protocol on the worker's socket: the server sends requests exactly as it received them, or
 // HOST_GONE when the host went away (dieWithParent sandboxes are then killed); EOF retires the
@@ -24,36 +25,62 @@ import { closeAllExcept, closeQuiet, F, fcntl, open } from "../sys/fd.ts";
 import { keepCapabilities, lastCap } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
-  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, setns, setParentDeathSignal,
+  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, sethostname, setns, setParentDeathSignal,
   umask, unshare, waitpid, WNOHANG,
 } from "../sys/process.ts";
 import { poll, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
 import { canCloseFrom, posixSpawn } from "../sys/spawn.ts";
 import { readdir, stat } from "../sys/fs.ts";
 import { SIG } from "../sys/signals.ts";
+import { interfaceUp } from "../sys/net.ts";
+import { suppressSyscalls } from "../sys/seccomp.ts";
 import { mapSelf, needsUserNamespace } from "./identity.ts";
-import { buildRoot, earlyPhase, KEPT_CAPS } from "./run.ts";
+import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
 
-/** Which worker can run a plan: by the identity its user namespace gives; null: fork a stage. */
-export type WorkerKind = "host" | "self" | "root";
+/** Who the command is: real root without a user namespace, the caller mapped to itself, or to root. */
+export type Identity = "host" | "self" | "root";
+
+/**
+ * What a worker is made with, once: the identity its user namespace gives, the namespaces it
+ * makes afresh for each sandbox beside the mount namespace (network, IPC, UTS, cgroup), and the
+ * seccomp filter it carries (inherited by every command it starts).
+ */
+export interface WorkerKey {
+  identity: Identity;
+  namespaces: number;
+  suppressChown: boolean;
+  suppressSync: boolean;
+}
 
 export const HOST_GONE = "H";
 export const READY = "R";
 const GC_EVERY = 256;
 /** fds the command gets are below this; the worker parks received fds at or above it. */
 const HIGH_FD = 1000;
+/** Namespaces a worker can make per sandbox and leave again with setns. */
+const PER_SANDBOX = CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWCGROUP;
+const NS_FILES: [flag: number, name: string][] = [[CLONE.NEWNET, "net"], [CLONE.NEWIPC, "ipc"], [CLONE.NEWUTS, "uts"], [CLONE.NEWCGROUP, "cgroup"]];
 
-export function workerKind(plan: Plan): WorkerKind | null {
+/** The worker a plan can run in; null: it needs a forked stage. */
+export function workerKey(plan: Plan): WorkerKey | null {
   const forked =
-    plan.unsharePid || plan.unshareNet || plan.unshareIpc || plan.unshareUts || plan.unshareCgroup ||
-    plan.hostname !== null || plan.mapSubids || plan.suppressChown || plan.suppressSync ||
-    plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
-    plan.fds.some((fd) => fd >= HIGH_FD) || plan.ops.some((op) => op.kind === "dirmodes" || op.kind === "mqueue");
+    plan.unsharePid || plan.mapSubids || plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
+    plan.fds.some((fd) => fd >= HIGH_FD) || plan.ops.some((op) => op.kind === "dirmodes");
   if (forked) return null;
-  if (!needsUserNamespace(plan.becomeRoot)) return "host";
-  return plan.becomeRoot ? "root" : "self";
+  const userns = needsUserNamespace(plan.becomeRoot);
+  const identity: Identity = !userns ? "host" : plan.becomeRoot ? "root" : "self";
+  const namespaces = namespaceFlags(plan, userns) & PER_SANDBOX;
+  return { identity, namespaces, suppressChown: chownSuppressed(plan, userns), suppressSync: plan.suppressSync };
+}
+
+export const keyName = (k: WorkerKey): string => `${k.identity}/${k.namespaces}/${Number(k.suppressChown)}${Number(k.suppressSync)}`;
+
+/** The worker's base namespaces, to return to after each sandbox. */
+interface Base {
+  mnt: number;
+  others: [flag: number, fd: number][];
 }
 
 interface Sandbox {
@@ -64,15 +91,15 @@ interface Sandbox {
 }
 
 /** The worker's life, in the forked child; `sock` is its end of the socket to the server. */
-export function runWorker(sock: number, kind: WorkerKind, serverPid: number): never {
+export function runWorker(sock: number, key: WorkerKey, serverPid: number): never {
   setParentDeathSignal(SIG.KILL);
   if (getppid() !== serverPid) exit(0);
   closeAllExcept([sock], 3);
-  let base: number;
+  let base: Base;
   try {
-    base = enterBase(kind);
+    base = enterBase(key);
   } catch {
-    // The server then runs this kind the forked way, which reports why it fails.
+    // The server then runs these plans the forked way, which reports why it fails.
     exit(1);
   }
   // Not dumpable: a sandboxed command runs as the same user but must not ptrace its way into
@@ -109,7 +136,7 @@ export function runWorker(sock: number, kind: WorkerKind, serverPid: number): ne
       for (const s of running.values()) if (s.dieWithParent) kill(s.pid, SIG.KILL);
       continue;
     }
-    const started = serve(msg.data, msg.fds, base, callerUmask);
+    const started = serve(msg.data, msg.fds, key, base, callerUmask);
     if (started) running.set(started.pid, started);
     else sendWithFds(sock, msg.data, msg.fds); // back to the server, to run it forked
     for (const fd of msg.fds) if (fd !== started?.statusFd) closeQuiet(fd);
@@ -118,24 +145,33 @@ export function runWorker(sock: number, kind: WorkerKind, serverPid: number): ne
 
 }
 
-/** The user and mount namespaces every sandbox of this worker starts from. */
-function enterBase(kind: WorkerKind): number {
+/**
+ * The namespaces every sandbox of this worker starts from: its own user namespace (unless real
+ * root), and a mount namespace plus one of each per-sandbox kind that it returns to; then the
+ * capabilities and the seccomp filter the commands inherit.
+ */
+function enterBase(key: WorkerKey): Base {
   const uid = getuid();
   const gid = getgid();
   lastCap(); // cached while /proc is reachable
-  if (kind === "host") {
-    unshare(CLONE.NEWNS);
+  if (key.identity === "host") {
+    unshare(CLONE.NEWNS | key.namespaces);
     mount(null, "/", null, MS.SLAVE | MS.REC);
   } else {
-    unshare(CLONE.NEWUSER | CLONE.NEWNS);
-    mapSelf(kind === "root", uid, gid);
-    keepCapabilities(KEPT_CAPS);
+    unshare(CLONE.NEWUSER | CLONE.NEWNS | key.namespaces);
+    mapSelf(key.identity === "root", uid, gid);
+    keepCapabilities(key.namespaces & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
   }
-  return open("/proc/self/ns/mnt", O.RDONLY);
+  const base: Base = {
+    mnt: open("/proc/self/ns/mnt", O.RDONLY),
+    others: NS_FILES.filter(([flag]) => key.namespaces & flag).map(([flag, name]) => [flag, open(`/proc/self/ns/${name}`, O.RDONLY)]),
+  };
+  suppressSyscalls({ chown: key.suppressChown, sync: key.suppressSync });
+  return base;
 }
 
 /** Builds one sandbox and starts its command; null when anything failed (nothing is left running). */
-function serve(data: Buffer, received: number[], base: number, callerUmask: number): Sandbox | null {
+function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, callerUmask: number): Sandbox | null {
   let req: StageRequest;
   let statusFd: number;
   let io: number[];
@@ -153,10 +189,13 @@ function serve(data: Buffer, received: number[], base: number, callerUmask: numb
     const ops = earlyPhase(optimizeOperations(plan.ops));
     // Listed while /proc is reachable; only needed where libc cannot close fds by range.
     const openFds = canCloseFrom() ? [] : readdir("/proc/self/fd").map(Number);
-    unshare(CLONE.NEWNS);
+    unshare(CLONE.NEWNS | key.namespaces);
     try {
       const namespaces = namespaceIds();
-      buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
+      if (key.namespaces & CLONE.NEWNET) interfaceUp("lo");
+      if (plan.hostname !== null) sethostname(plan.hostname);
+      const ipcns = (key.namespaces & CLONE.NEWIPC) !== 0;
+      buildRoot(ops, { pidns: false, ipcns, dirModes: null, debug: () => {}, neverBlock: true });
       chdir(plan.cwd);
       pid = spawnCommand(plan, req.targets, io, callerUmask, openFds);
       if (pid > 0) {
@@ -164,9 +203,10 @@ function serve(data: Buffer, received: number[], base: number, callerUmask: numb
         writeStatus(statusFd, { event: "ready", namespaces });
       }
     } finally {
-      // Back to the base namespace; without it this worker can build nothing more.
+      // Back to the base namespaces; without them this worker can build nothing more.
       try {
-        setns(base, CLONE.NEWNS);
+        setns(base.mnt, CLONE.NEWNS);
+        for (const [flag, fd] of base.others) setns(fd, flag);
       } catch {
         if (pid > 0) kill(pid, SIG.KILL);
         exit(1);

@@ -11,10 +11,11 @@ import {
 import { SIG } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
 import { REQUEST_BUFFER } from "./request.ts";
-import { HOST_GONE, READY, runWorker, workerKind, type WorkerKind } from "./worker.ts";
+import { HOST_GONE, keyName, READY, runWorker, workerKey, type WorkerKey } from "./worker.ts";
 
 interface Worker {
-  kind: WorkerKind;
+  /** keyName of its WorkerKey. */
+  kind: string;
   pid: number;
   pidfd: number;
   sock: number;
@@ -22,14 +23,16 @@ interface Worker {
   retired: boolean;
 }
 
+/** Workers kept at once (retired ones not counted). */
+const MAX_WORKERS = 4;
 /** How long a new worker may take to make its namespaces. */
 const READY_TIMEOUT_MS = 5000;
 
 export class Workers {
   private readonly all: Worker[] = [];
-  private readonly current = new Map<WorkerKind, Worker>();
-  /** Kinds whose worker could not start: those plans are forked. */
-  private readonly failed = new Set<WorkerKind>();
+  private readonly current = new Map<string, Worker>();
+  /** Keys whose worker could not start: those plans are forked. */
+  private readonly failed = new Set<string>();
   /** Polled for POLLPRI: the host's mount table changed. */
   private readonly mountinfo: number;
   private hostGone = false;
@@ -54,9 +57,12 @@ export class Workers {
   /** Sends the request to a worker when its plan suits one; false: the caller forks it. */
   route(plan: Plan, data: Buffer, fds: number[]): boolean {
     if (this.hostGone) return false;
-    const kind = workerKind(plan);
-    if (kind === null || this.failed.has(kind)) return false;
-    const w = this.current.get(kind) ?? this.start(kind);
+    const key = workerKey(plan);
+    if (key === null) return false;
+    const kind = keyName(key);
+    if (this.failed.has(kind)) return false;
+    // Each worker holds a Bun process (~45 MiB): a few kinds of plan get one, the rest are forked.
+    const w = this.current.get(kind) ?? (this.current.size < MAX_WORKERS ? this.start(key, kind) : null);
     if (!w) return false;
     try {
       sendWithFds(w.sock, data, fds);
@@ -68,12 +74,12 @@ export class Workers {
     return true;
   }
 
-  private start(kind: WorkerKind): Worker | null {
+  private start(key: WorkerKey, kind: string): Worker | null {
     const [mine, theirs] = socketpair();
     const pid = fork();
     if (pid === 0) {
       closeQuiet(mine);
-      runWorker(theirs, kind, this.serverPid);
+      runWorker(theirs, key, this.serverPid);
     }
     closeQuiet(theirs);
     const ready = poll([{ fd: mine, events: POLLIN, revents: 0 }], READY_TIMEOUT_MS) > 0 ? recvWithFds(mine, 64) : null;

@@ -396,13 +396,19 @@ describe.each(WHO)("library as %s", (who) => {
       expect(out.first.parent).not.toBe(out.server);
       expect(out.first.grandparent).toBe(out.server);
       expect(out.second.parent).toBe(out.first.parent);
+      // other namespaces or a seccomp filter: a worker of their own
+      for (const other of [out.netWorker, out.syncWorker]) {
+        expect(other.grandparent).toBe(out.server);
+        expect(other.parent).not.toBe(out.first.parent);
+      }
+      expect(out.netWorker.parent).not.toBe(out.syncWorker.parent);
       // the worker is not dumpable: an unprivileged command cannot reach its root through /proc
       if (who === "user") expect(out.parentRoot).toBe("denied");
     }
     // a fresh mount namespace per sandbox: nothing of the first one's /tmp in the next
     expect(out.first.mnt).not.toBe(out.hostMnt);
     expect(out.secondSawMark).toBe("none");
-    // a plan with seccomp is forked from the server itself
+    // a plan with fd packing is forked from the server itself
     expect(out.forked.parent).toBe(out.server);
     if (who === "root") expect(out.hostMount).toBe("fresh\ntmpfs");
   });
