@@ -28,8 +28,8 @@ function load() {
     faDestroy: bind("posix_spawn_file_actions_destroy", [T.ptr])!,
     faDup2: bind("posix_spawn_file_actions_adddup2", [T.ptr, T.i32, T.i32])!,
     faClose: bind("posix_spawn_file_actions_addclose", [T.ptr, T.i32])!,
-    // glibc 2.34+; without it every other open fd gets its own close action.
-    faClosefrom: bind("posix_spawn_file_actions_addclosefrom_np", [T.ptr, T.i32], true),
+    // glibc 2.34+; without it (or with BUN_SANDBOX_NO_CLOSEFROM=1) every other open fd gets its own close action.
+    faClosefrom: process.env.BUN_SANDBOX_NO_CLOSEFROM === "1" ? null : bind("posix_spawn_file_actions_addclosefrom_np", [T.ptr, T.i32], true),
     attrInit: bind("posix_spawnattr_init", [T.ptr])!,
     attrDestroy: bind("posix_spawnattr_destroy", [T.ptr])!,
     attrFlags: bind("posix_spawnattr_setflags", [T.ptr, T.i16])!,
@@ -43,9 +43,10 @@ const SETSIGDEF = 0x04;
 const SETSIGMASK = 0x08;
 const SETSID = 0x80;
 
-// Every signal back to its default disposition (an ignored SIGPIPE would otherwise be inherited);
-// 32 and 33 are glibc's own and cannot be changed, nor can SIGKILL and SIGSTOP.
-const ALL_SIGNALS = sigset(Array.from({ length: 64 }, (_, i) => i + 1).filter((s) => ![9, 19, 32, 33].includes(s)));
+// Every signal back to its default disposition (an ignored SIGPIPE would otherwise be inherited),
+// glibc's own 32 and 33 included: left out, its child sets them to SIG_IGN, which exec keeps.
+// SIGKILL and SIGSTOP cannot be changed.
+const ALL_SIGNALS = sigset(Array.from({ length: 64 }, (_, i) => i + 1).filter((s) => s !== 9 && s !== 19));
 const NO_SIGNALS = sigset([]);
 
 export interface SpawnOptions {

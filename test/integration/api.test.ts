@@ -408,6 +408,7 @@ describe.each(WHO)("library as %s", (who) => {
     // a fresh mount namespace per sandbox: nothing of the first one's /tmp in the next
     expect(out.first.mnt).not.toBe(out.hostMnt);
     expect(out.secondSawMark).toBe("none");
+    expect(out.signals).toBe("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000");
     // a plan with fd packing is forked from the server itself
     expect(out.forked.parent).toBe(out.server);
     if (who === "root") expect(out.hostMount).toBe("fresh\ntmpfs");

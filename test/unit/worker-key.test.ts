@@ -1,0 +1,40 @@
+// Which plans a namespace worker takes, and which worker: the identity, the per-sandbox
+// namespaces and the seccomp filter make the key; what a worker cannot do sends the plan to a
+// forked stage.
+import { describe, expect, test } from "bun:test";
+import { emptyPlan, type Plan } from "../../src/plan/types.ts";
+import { keyName, workerKey } from "../../src/stage/worker.ts";
+import { CLONE } from "../../src/sys/flags.ts";
+
+const plan = (over: Partial<Plan> = {}): Plan => ({ ...emptyPlan(), argv: ["true"], ...over });
+// As root no user namespace is made (mkosi-sandbox's rule); otherwise the caller is mapped.
+const asRoot = process.getuid!() === 0;
+
+describe("workerKey", () => {
+  test("a plain plan: the identity only", () => {
+    expect(workerKey(plan())).toEqual({ identity: asRoot ? "host" : "self", namespaces: 0, suppressChown: false, suppressSync: false });
+    expect(workerKey(plan({ becomeRoot: true }))?.identity).toBe(asRoot ? "host" : "root");
+  });
+
+  test("network, IPC, UTS and cgroup namespaces are part of the key", () => {
+    const k = workerKey(plan({ unshareNet: true, unshareIpc: true, unshareUts: true, hostname: "h", unshareCgroup: true }))!;
+    expect(k.namespaces).toBe(CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWCGROUP);
+    expect(keyName(k)).not.toBe(keyName(workerKey(plan())!));
+    expect(keyName(workerKey(plan({ unshareIpc: true }))!)).not.toBe(keyName(workerKey(plan({ unshareUts: true }))!));
+  });
+
+  test("seccomp: sync always; chown as mkosi-sandbox does (not for real root, which maps every id)", () => {
+    expect(workerKey(plan({ suppressSync: true }))!.suppressSync).toBe(true);
+    expect(workerKey(plan({ suppressChown: true }))!.suppressChown).toBe(!asRoot);
+  });
+
+  test("what a worker cannot do goes to a forked stage", () => {
+    const forked: Partial<Plan>[] = [
+      { unsharePid: true }, { mapSubids: true }, { newSessionKeyring: true }, { packFds: true }, { suspend: true },
+      { debug: true }, { fds: [3, 1000] },
+      { ops: [{ kind: "dirmodes", modes: [] }] },
+    ];
+    for (const over of forked) expect(workerKey(plan(over))).toBeNull();
+    expect(workerKey(plan({ fds: [3, 999] }))).not.toBeNull();
+  });
+});
