@@ -140,10 +140,14 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
     if (started) running.set(started.pid, started);
     else sendWithFds(sock, msg.data, msg.fds); // back to the server, to run it forked
     for (const fd of msg.fds) if (fd !== started?.statusFd) closeQuiet(fd);
+    // Stranded outside the base namespaces: whatever comes next goes back to the server.
+    if (stranded) connected = false;
     if (++served % GC_EVERY === 0) Bun.gc(true);
   }
-
 }
+
+/** Set when the worker could not return to its base namespaces: it builds nothing more. */
+let stranded = false;
 
 /**
  * The namespaces every sandbox of this worker starts from: its own user namespace (unless real
@@ -182,41 +186,48 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
   } catch {
     return null;
   }
-  if (!("plan" in req)) return null;
+  if (!("plan" in req) || stranded) return null;
   const plan = req.plan;
   let pid = -1;
+  let pidfd = -1;
+  let namespaces: Record<string, string> | undefined;
   try {
     const ops = earlyPhase(optimizeOperations(plan.ops));
     // Listed while /proc is reachable; only needed where libc cannot close fds by range.
     const openFds = canCloseFrom() ? [] : readdir("/proc/self/fd").map(Number);
     unshare(CLONE.NEWNS | key.namespaces);
     try {
-      const namespaces = namespaceIds();
+      namespaces = namespaceIds();
       if (key.namespaces & CLONE.NEWNET) interfaceUp("lo");
       if (plan.hostname !== null) sethostname(plan.hostname);
       const ipcns = (key.namespaces & CLONE.NEWIPC) !== 0;
       buildRoot(ops, { pidns: false, ipcns, dirModes: null, debug: () => {}, neverBlock: true });
       chdir(plan.cwd);
       pid = spawnCommand(plan, req.targets, io, callerUmask, openFds);
-      if (pid > 0) {
-        writeStatus(statusFd, { event: "spawned", pid });
-        writeStatus(statusFd, { event: "ready", namespaces });
-      }
+      if (pid > 0) pidfd = pidfdOpen(pid);
     } finally {
       // Back to the base namespaces; without them this worker can build nothing more.
       try {
         setns(base.mnt, CLONE.NEWNS);
         for (const [flag, fd] of base.others) setns(fd, flag);
       } catch {
-        if (pid > 0) kill(pid, SIG.KILL);
-        exit(1);
+        stranded = true;
       }
     }
+    if (stranded) throw new Error("stranded");
+    if (pid < 0) return null;
+    writeStatus(statusFd, { event: "spawned", pid });
+    writeStatus(statusFd, { event: "ready", namespaces: namespaces ?? {} });
+    return { pid, pidfd, statusFd, dieWithParent: plan.dieWithParent };
   } catch {
+    // Nothing may run for a request handed back: the forked stage starts it again.
+    if (pid > 0) {
+      kill(pid, SIG.KILL);
+      waitpid(pid);
+    }
+    closeQuiet(pidfd);
     return null;
   }
-  if (pid < 0) return null;
-  return { pid, pidfd: pidfdOpen(pid), statusFd, dieWithParent: plan.dieWithParent };
 }
 
 /** posix_spawn of the command as execvpe would find it; -1 when it cannot start that way. */
