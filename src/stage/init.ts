@@ -3,8 +3,8 @@
 // namespace does this for the command (reaping orphans too); the process outside that
 // namespace does it for PID 1, so signals sent from the host reach the command.
 import { closeAllExcept, closeQuiet } from "../sys/fd.ts";
-import { exit, kill, waitpid, WNOHANG, exitCodeOf } from "../sys/process.ts";
-import { readSignal, SIG, signalfd, sigprocmask, SIG_BLOCK } from "../sys/signals.ts";
+import { exit, getpgid, kill, waitpid, WNOHANG, exitCodeOf } from "../sys/process.ts";
+import { readSignal, SI_KERNEL, SIG, signalfd, sigprocmask, SIG_BLOCK, type SignalInfo } from "../sys/signals.ts";
 import { Errno } from "../sys/errno.ts";
 import { SysError } from "../sys/error.ts";
 
@@ -56,13 +56,26 @@ export function superviseUntilExit(child: number, opts: SuperviseOptions): numbe
       }
     }
     const sig = readSignal(sfd);
-    if (sig !== SIG.CHLD) {
+    if (sig.signo !== SIG.CHLD && !fromTerminalToo(sig, child)) {
       try {
-        kill(child, sig);
+        kill(child, sig.signo);
       } catch {
         // already gone: the next SIGCHLD ends the loop
       }
     }
+  }
+}
+
+/**
+ * A signal the terminal sent (^C, a window resize) went to its whole foreground process group:
+ * when the child is in our group it got the signal itself, and forwarding would deliver it twice.
+ */
+export function fromTerminalToo(sig: SignalInfo, child: number): boolean {
+  if (sig.code !== SI_KERNEL) return false;
+  try {
+    return getpgid(child) === getpgid(0);
+  } catch {
+    return false;
   }
 }
 

@@ -58,6 +58,7 @@ const symbols = {
   signal: { args: [T.i32, T.u64], returns: T.u64 },
   poll: { args: [T.ptr, T.u64, T.i32], returns: T.i32 },
   setpgid: { args: [T.i32, T.i32], returns: T.i32 },
+  getpgid: { args: [T.i32], returns: T.i32 },
   setgroups: { args: [T.u64, T.ptr], returns: T.i32 },
   setresuid: { args: [T.u32, T.u32, T.u32], returns: T.i32 },
   setresgid: { args: [T.u32, T.u32, T.u32], returns: T.i32 },

@@ -67,6 +67,11 @@ export function getcwdOrNull(): string | null {
   return path.startsWith("/") ? path : null;
 }
 
+/** getpgid(2): the process group of `pid` (0: this process). */
+export function getpgid(pid = 0): number {
+  return check(libc.getpgid(pid), "getpgid", String(pid));
+}
+
 export function setsid(): number {
   return check(libc.setsid(), "setsid");
 }

@@ -52,12 +52,21 @@ export function signalfd(signals: readonly number[]): number {
   return check(sysSignalfd(-1, sigset(signals), 8, SFD_CLOEXEC), "signalfd", signals.map(signalName).join(","));
 }
 
-/** Blocking read of one signal from a signalfd: its number. */
-export function readSignal(fd: number): number {
-  const info = new Uint32Array(32);
+/** si_code of a signal the kernel itself raised, e.g. the terminal's ^C or a window resize. */
+export const SI_KERNEL = 0x80;
+
+export interface SignalInfo {
+  signo: number;
+  /** SI_USER for kill(2), SI_KERNEL for the terminal driver, ... */
+  code: number;
+}
+
+/** Blocking read of one signal from a signalfd: its number and how it was sent. */
+export function readSignal(fd: number): SignalInfo {
+  const info = new Int32Array(32); // struct signalfd_siginfo: ssi_signo, ssi_errno, ssi_code, ...
   for (;;) {
     const n = Number(libc.read(fd, info, 128));
-    if (n === 128) return info[0]!;
+    if (n === 128) return { signo: info[0]!, code: info[2]! };
     if (n < 0 && errno() === Errno.EINTR) continue;
     throw new SysError("read(signalfd)", n < 0 ? errno() : Errno.EIO);
   }
