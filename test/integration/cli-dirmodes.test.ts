@@ -2,7 +2,8 @@
 // test user: what the sandboxed command sees, and what the host looks like afterwards.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { hostMounts, ids, sandbox, tempDir, WHO, type Who } from "../support/run.ts";
+import { asWho, BIN, BUN, envFor, hostMounts, ids, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
+import { buildProbe } from "../support/probe.ts";
 
 const RUN = `${process.pid}-${Date.now()}`;
 const cleanups: (() => void)[] = [];
@@ -152,6 +153,35 @@ describe.each(WHO)("as %s", (who) => {
       o.cleanup();
     }
   });
+
+  test("--output-dir on a terminal: ^C reaches the command once, from the terminal (the waiting CLI does not forward it again)", async () => {
+    const t = varTemp(who);
+    const o = tempDir(who);
+    try {
+      const threadEnv = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
+      const inner = `${BIN} --overlay-dir ${t} --output-dir ${o.path}/results -- env ${threadEnv} ${BUN} ${buildProbe()} sigcodes 700`;
+      // script(1) runs it on a new pseudo-terminal; ^C written there is the terminal's SIGINT
+      // to its foreground process group: the waiting CLI and the command.
+      const p = Bun.spawn([...asWho(who), "script", "-qefc", inner, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: envFor(who) });
+      let out = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of p.stdout) {
+        const before = out;
+        out += decoder.decode(chunk);
+        if (!before.includes("ready") && out.includes("ready")) {
+          await Bun.sleep(100);
+          p.stdin.write("\x03");
+          p.stdin.flush();
+        }
+      }
+      expect(await p.exited).toBe(0);
+      // the terminal echoes ^C in front of the probe's JSON
+      const json = /\{"signals".*\}/.exec(out)?.[0];
+      expect(JSON.parse(json ?? "{}").signals).toEqual([{ signo: 2, code: 0x80 /* SI_KERNEL: the terminal's */ }]);
+    } finally {
+      o.cleanup();
+    }
+  }, 20_000);
 
   test("--output-dir never writes through a symlink in the output directory: one-line error, exit 1", () => {
     const t = varTemp(who);
