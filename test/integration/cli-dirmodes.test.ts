@@ -2,7 +2,7 @@
 // test user: what the sandboxed command sees, and what the host looks like afterwards.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { asWho, BIN, BUN, envFor, hostMounts, ids, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
+import { asWho, BIN, BUN, envFor, hostMounts, ids, ROOT, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
 import { buildProbe } from "../support/probe.ts";
 
 const RUN = `${process.pid}-${Date.now()}`;
@@ -159,7 +159,8 @@ describe.each(WHO)("as %s", (who) => {
     const o = tempDir(who);
     try {
       const threadEnv = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
-      const inner = `${BIN} --overlay-dir ${t} --output-dir ${o.path}/results -- env ${threadEnv} ${BUN} ${buildProbe()} sigcodes 700`;
+      // the checkout stays visible (read-only) even where it lies in /tmp, which is hidden by default
+      const inner = `${BIN} --overlay-dir ${t} --read-only-dir ${ROOT} --output-dir ${o.path}/results -- env ${threadEnv} ${BUN} ${buildProbe()} sigcodes 700`;
       // script(1) runs it on a new pseudo-terminal; ^C written there is the terminal's SIGINT
       // to its foreground process group: the waiting CLI and the command.
       const p = Bun.spawn([...asWho(who), "script", "-qefc", inner, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: envFor(who) });
