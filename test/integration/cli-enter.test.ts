@@ -3,6 +3,7 @@
 // as root and as the unprivileged test user; exit statuses, signal forwarding, namespace
 // subsets, usage errors and refusals across users.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { spawn, type Subprocess } from "bun";
 import { asWho, BIN, envFor, ids, IS_ROOT, run, sandbox, WHO } from "../support/run.ts";
 import { cliTarget, libTarget, missingPid, nsLinks, NS_SCRIPT, parseNs, type Target } from "../support/enter.ts";
@@ -193,5 +194,46 @@ describe.if(IS_ROOT)("across users", () => {
     expect(parseNs(r.stdout)).toEqual(nsLinks(userBox.pid));
     const tail = r.stdout.trim().split("\n").slice(-4);
     expect(tail).toEqual([String(user.uid), String(user.gid), String(user.gid), "marker"]);
+  });
+});
+
+// A time namespace applies to children only, like a PID namespace: --enter forks for it. The
+// target is made with util-linux unshare(1), its boot-time clock a day ahead of the host's.
+describe.each(WHO)("a time namespace, as %s", (who) => {
+  const DAY = 86400;
+  let holder: Subprocess | undefined;
+  let target = 0;
+
+  beforeAll(async () => {
+    const userns = who === "user" ? ["--user", "--map-current-user"] : [];
+    holder = spawn([...asWho(who), "unshare", ...userns, "--time", "--boottime", String(DAY), "--fork", "sleep", "60"], {
+      env: envFor(who), stdin: "ignore", stdout: "ignore", stderr: "inherit",
+    });
+    // unshare forks: the sleep is its child, in the new time namespace
+    const end = Date.now() + 10_000;
+    while (target === 0 && Date.now() < end) {
+      const children = readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, "utf8").trim();
+      if (children) target = Number(children.split(" ")[0]);
+      else await Bun.sleep(10);
+    }
+    if (target === 0) throw new Error("unshare --time did not start its child");
+  });
+
+  afterAll(async () => {
+    holder?.kill("SIGKILL");
+    if (target) process.kill(target, "SIGKILL");
+    await holder?.exited;
+  });
+
+  test("the command has the target's time namespace: the boot-time clock is a day ahead", () => {
+    const hostUptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    const namespaces = who === "user" ? "user,time" : "time";
+    const r = sandbox(who, ["--enter", String(target), "--namespaces", namespaces, "--", "sh", "-c", "readlink /proc/self/ns/time; cat /proc/uptime"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [ns, uptime] = r.stdout.trim().split("\n");
+    expect(ns).toBe(nsLinks(target).time);
+    expect(ns).not.toBe(nsLinks("self").time);
+    expect(Number(uptime!.split(" ")[0])).toBeGreaterThan(hostUptime + DAY - 60);
   });
 });
