@@ -1,8 +1,8 @@
 // Directory modes (BenchExec's container mode) through the CLI, as root and as the unprivileged
 // test user: what the sandboxed command sees, and what the host looks like afterwards.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { asWho, BIN, BUN, envFor, hostMounts, ids, ROOT, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
+import { asWho, BIN, BUN, envFor, hostMounts, ids, IS_ROOT, ROOT, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
 import { buildProbe } from "../support/probe.ts";
 
 const RUN = `${process.pid}-${Date.now()}`;
@@ -282,5 +282,48 @@ describe.each(WHO)("as %s", (who) => {
     expect(r.stdout.trim().split("\n")[0]).toBe("0");
     expect(mountLine(r.stdout, "/var/tmp")).toContain(" - tmpfs ");
     expect(r.stdout.trim().split("\n").pop()).toBe("w");
+  });
+});
+
+// The real lxcfs (Debian's lxcfs, which .ci/run installs): a FUSE filesystem mounted by root on a
+// directory of ours, pointed at with BUN_SANDBOX_LXCFS_PROC instead of /var/lib/lxcfs/proc.
+const LXCFS = ["/usr/bin/lxcfs", "/bin/lxcfs"].find((p) => existsSync(p));
+describe.skipIf(!LXCFS || !IS_ROOT)("real lxcfs", () => {
+  let dir = "";
+  let daemon: ReturnType<typeof Bun.spawn> | undefined;
+  let mountsBefore = "";
+
+  beforeAll(async () => {
+    mountsBefore = hostMounts();
+    dir = mkdtempSync("/var/tmp/bsb-lxcfs-");
+    chmodSync(dir, 0o755);
+    daemon = Bun.spawn([LXCFS!, dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    const end = Date.now() + 10_000;
+    while (!existsSync(`${dir}/proc/uptime`)) {
+      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`lxcfs did not mount ${dir} (exit ${daemon.exitCode})`);
+      await Bun.sleep(20);
+    }
+  });
+
+  afterAll(async () => {
+    // SIGTERM: lxcfs unmounts its filesystem and exits
+    daemon?.kill("SIGTERM");
+    await daemon?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each(WHO)("as %s: its files are the sandbox's /proc files (fuse.lxcfs mounts), a clean procfs stays at /proc/1/ns", (who) => {
+    const r = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c",
+      "awk '$5 ~ /^\\/proc\\/(meminfo|uptime)$/ { for (i = 7; i <= NF; i++) if ($i == \"-\") print $5, $(i + 1) }' /proc/self/mountinfo; " +
+      "head -1 /proc/meminfo; grep -c MemFree /proc/1/ns/meminfo"],
+    { env: { BUN_SANDBOX_LXCFS_PROC: `${dir}/proc` } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 2)).toEqual(["/proc/meminfo fuse.lxcfs", "/proc/uptime fuse.lxcfs"]);
+    expect(lines[2]).toBe(readFileSync(`${dir}/proc/meminfo`, "utf8").split("\n")[0]);
+    expect(lines[3]).toBe("1");
+    // nothing of the sandbox is left in the host's mount table (lxcfs's own mount aside)
+    expect(hostMounts().split("\n").filter((l) => !l.includes(dir)).join("\n")).toBe(mountsBefore);
   });
 });
