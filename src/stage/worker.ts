@@ -75,6 +75,22 @@ export function workerKey(plan: Plan): WorkerKey | null {
   return { identity, namespaces, suppressChown: chownSuppressed(plan, userns), suppressSync: plan.suppressSync };
 }
 
+/** Host paths a plan's setup looks up (sources of binds, overlay layers, links to read). */
+export function hostPaths(plan: Plan): string[] {
+  const out: string[] = [];
+  for (const op of plan.ops) {
+    if (op.kind === "bind" && !op.relative) out.push(op.src);
+    else if (op.kind === "overlay") out.push(...op.lower, ...[op.upper, op.work].filter((p): p is string => p !== null && p !== "tmpfs"));
+    else if (op.kind === "symlink" && op.dereference) out.push(op.target);
+  }
+  return out;
+}
+
+/** Whether `path` lies at or below one of `mountPoints`. */
+export function underAny(path: string, mountPoints: readonly string[]): boolean {
+  return mountPoints.some((m) => path === m || path.startsWith(m.endsWith("/") ? m : `${m}/`));
+}
+
 export const keyName = (k: WorkerKey): string => `${k.identity}/${k.namespaces}/${Number(k.suppressChown)}${Number(k.suppressSync)}`;
 
 /** The worker's base namespaces, to return to after each sandbox. */

@@ -11,7 +11,9 @@ import {
 import { SIG } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
 import { REQUEST_BUFFER } from "./request.ts";
-import { HOST_GONE, keyName, READY, runWorker, workerKey, type WorkerKey } from "./worker.ts";
+import { HOST_GONE, hostPaths, keyName, READY, runWorker, underAny, workerKey, type WorkerKey } from "./worker.ts";
+import { parseMountinfo } from "./mounts.ts";
+import { readText } from "../sys/fs.ts";
 
 interface Worker {
   /** keyName of its WorkerKey. */
@@ -47,7 +49,15 @@ export class Workers {
     this.mountinfo = open("/proc/self/mountinfo", O.RDONLY);
     // The first poll reports the table as changed: take that now.
     poll([{ fd: this.mountinfo, events: POLLPRI, revents: 0 }], 0);
+    this.slowMounts = findSlowMounts();
   }
+
+  /**
+   * Mount points of filesystems whose lookups may wait on another process (FUSE, network):
+   * plans with sources there are forked, because the host waits in spawn() while a worker sets
+   * up, and a FUSE filesystem served by the host itself would then never answer.
+   */
+  private slowMounts: string[];
 
   /** Workers still running (retired ones included). */
   get size(): number {
@@ -58,7 +68,7 @@ export class Workers {
   route(plan: Plan, data: Buffer, fds: number[]): boolean {
     if (this.hostGone) return false;
     const key = workerKey(plan);
-    if (key === null) return false;
+    if (key === null || hostPaths(plan).some((p) => underAny(p, this.slowMounts))) return false;
     const kind = keyName(key);
     if (this.failed.has(kind)) return false;
     // Each worker holds a Bun process (~45 MiB): a few kinds of plan get one, the rest are forked.
@@ -132,7 +142,10 @@ export class Workers {
 
   /** Acts on what poll reported for the fds from pollFds (in the same order). */
   handle(fds: PollFd[]): void {
-    if (fds[0]!.revents & (POLLPRI | POLLERR)) for (const w of this.all) this.retire(w);
+    if (fds[0]!.revents & (POLLPRI | POLLERR)) {
+      for (const w of this.all) this.retire(w);
+      this.slowMounts = findSlowMounts();
+    }
     this.polled.forEach((w, i) => {
       if (fds[1 + 2 * i]!.revents) this.drain(w, false);
       if (fds[2 + 2 * i]!.revents && waitpid(w.pid, WNOHANG).pid === w.pid) {
@@ -158,5 +171,16 @@ export class Workers {
       this.retry(msg.data, msg.fds);
       if (!all) return;
     }
+  }
+}
+
+/** FUSE (fuse, fuseblk, fuse.*) and network filesystems. */
+const SLOW_FS = /^(fuse(blk)?|fuse\..*|nfs4?|cifs|smb3|9p|ceph|glusterfs|afs|autofs)$/;
+
+function findSlowMounts(): string[] {
+  try {
+    return parseMountinfo(readText("/proc/self/mountinfo")).filter((m) => SLOW_FS.test(m.fstype)).map((m) => m.mountPoint);
+  } catch {
+    return [];
   }
 }

@@ -3,10 +3,10 @@
 // status fields like Bun.spawn/spawnSync, kill/timeout/abort, setup failures, the PID
 // namespace's init (reaping, signal forwarding), dieWithParent, sessions, namespaces, status
 // events, fd hygiene, concurrency, the warm/cold stage servers and plan round trips.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import { readFileSync } from "node:fs";
-import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, ROOT, run, WHO, type Who } from "../support/run.ts";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, IS_ROOT, ROOT, run, WHO, type Who } from "../support/run.ts";
 import { pidsWith } from "../support/procs.ts";
 
 const FIXTURE = `${ROOT}/test/fixtures/api-scenarios.ts`;
@@ -421,5 +421,36 @@ describe.each(WHO)("library as %s", (who) => {
     expect(out.roundTrip).toEqual({ stdout: expected, exitCode: 0 });
     expect(out.roundTripAsync).toBe(expected);
     expect(out.planEqual).toBe(true);
+  });
+});
+
+// A real FUSE filesystem (Debian's lxcfs, which .ci/run installs), mounted by root.
+const LXCFS = ["/usr/bin/lxcfs", "/bin/lxcfs"].find((p) => existsSync(p));
+describe.skipIf(!LXCFS || !IS_ROOT)("library with a FUSE source", () => {
+  let dir = "";
+  let daemon: ReturnType<typeof spawn> | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync("/var/tmp/bsb-fuse-");
+    chmodSync(dir, 0o755);
+    daemon = spawn([LXCFS!, dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    const end = Date.now() + 10_000;
+    while (!existsSync(`${dir}/proc/meminfo`)) {
+      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`lxcfs did not mount ${dir}`);
+      await Bun.sleep(20);
+    }
+  });
+
+  afterAll(async () => {
+    daemon?.kill("SIGTERM");
+    await daemon?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each(WHO)("as %s: a plan with a source on FUSE is forked (spawn() must not wait on a lookup there); the bind works", (who) => {
+    const out = scenario(who, "fuse-source", dir).out;
+    if (process.env.BUN_SANDBOX_NO_WORKER !== "1") expect(out.plain).not.toBe(out.server);
+    expect(out.fuse).toBe(out.server);
+    expect(out.fuseMeminfo).toBe(readFileSync(`${dir}/proc/meminfo`, "utf8").split("\n")[0]);
   });
 });

@@ -3,7 +3,7 @@
 // forked stage.
 import { describe, expect, test } from "bun:test";
 import { emptyPlan, type Plan } from "../../src/plan/types.ts";
-import { keyName, workerKey } from "../../src/stage/worker.ts";
+import { hostPaths, keyName, underAny, workerKey } from "../../src/stage/worker.ts";
 import { CLONE } from "../../src/sys/flags.ts";
 
 const plan = (over: Partial<Plan> = {}): Plan => ({ ...emptyPlan(), argv: ["true"], ...over });
@@ -36,5 +36,30 @@ describe("workerKey", () => {
     ];
     for (const over of forked) expect(workerKey(plan(over))).toBeNull();
     expect(workerKey(plan({ fds: [3, 999] }))).not.toBeNull();
+  });
+});
+
+describe("hostPaths and underAny", () => {
+  test("the host paths a setup looks up: bind sources (not +SRC), overlay layers, links to read", () => {
+    const p = plan({
+      ops: [
+        { kind: "bind", src: "/a", dst: "/x", readonly: true, optional: false, relative: false, nofollow: false },
+        { kind: "bind", src: "b", dst: "/y", readonly: true, optional: false, relative: true, nofollow: false },
+        { kind: "overlay", dst: "/o", lower: ["/l1", "/l2"], upper: "tmpfs", work: null },
+        { kind: "overlay", dst: "/p", lower: ["/l3"], upper: "/u", work: "/w" },
+        { kind: "symlink", target: "/host/link", dst: "/s", dereference: true },
+        { kind: "symlink", target: "elsewhere", dst: "/t" },
+        { kind: "tmpfs", dst: "/tmp" },
+      ],
+    });
+    expect(hostPaths(p)).toEqual(["/a", "/l1", "/l2", "/l3", "/u", "/w", "/host/link"]);
+  });
+
+  test("at or below a mount point, not beside it", () => {
+    expect(underAny("/mnt/fuse", ["/mnt/fuse"])).toBe(true);
+    expect(underAny("/mnt/fuse/x/y", ["/mnt/fuse"])).toBe(true);
+    expect(underAny("/mnt/fuse2", ["/mnt/fuse"])).toBe(false);
+    expect(underAny("/anything", ["/"])).toBe(true);
+    expect(underAny("/mnt", [])).toBe(false);
   });
 });
