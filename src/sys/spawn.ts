@@ -49,6 +49,12 @@ const SETSID = 0x80;
 const ALL_SIGNALS = sigset(Array.from({ length: 64 }, (_, i) => i + 1).filter((s) => s !== 9 && s !== 19));
 const NO_SIGNALS = sigset([]);
 
+// Opaque glibc structures (80 and 336 bytes on 64-bit, with room to spare) and the pid out
+// parameter: initialised and destroyed on every call, allocated once (one call at a time).
+const fa = new BigUint64Array(32);
+const attr = new BigUint64Array(64);
+const pid = new Int32Array(1);
+
 export interface SpawnOptions {
   /** `from` becomes fd `to` in the child; applied in order. */
   dups: readonly (readonly [from: number, to: number])[];
@@ -71,10 +77,6 @@ export const canCloseFrom = (): boolean => (fns ??= load()).faClosefrom !== null
  */
 export function posixSpawn(path: string, args: PackedArgs, opts: SpawnOptions): number {
   const f = (fns ??= load());
-  // Opaque glibc structures (80 and 336 bytes on 64-bit), with room to spare.
-  const fa = new BigUint64Array(32);
-  const attr = new BigUint64Array(64);
-  const pid = new Int32Array(1);
   f.faInit(fa);
   f.attrInit(attr);
   try {

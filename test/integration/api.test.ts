@@ -5,9 +5,10 @@
 // events, fd hygiene, concurrency, the warm/cold stage servers and plan round trips.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, IS_ROOT, ROOT, run, WHO, type Who } from "../support/run.ts";
+import { readFileSync } from "node:fs";
+import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, ROOT, run, WHO, type Who } from "../support/run.ts";
 import { pidsWith } from "../support/procs.ts";
+import { HAVE_LXCFS, startLxcfs, type Lxcfs } from "../support/lxcfs.ts";
 
 const FIXTURE = `${ROOT}/test/fixtures/api-scenarios.ts`;
 
@@ -424,28 +425,17 @@ describe.each(WHO)("library as %s", (who) => {
   });
 });
 
-// A real FUSE filesystem (Debian's lxcfs, which .ci/run installs), mounted by root.
-const LXCFS = ["/usr/bin/lxcfs", "/bin/lxcfs"].find((p) => existsSync(p));
-describe.skipIf(!LXCFS || !IS_ROOT)("library with a FUSE source", () => {
+// A real FUSE filesystem: lxcfs, mounted by root.
+describe.skipIf(!HAVE_LXCFS)("library with a FUSE source", () => {
+  let lxcfs: Lxcfs | undefined;
   let dir = "";
-  let daemon: ReturnType<typeof spawn> | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync("/var/tmp/bsb-fuse-");
-    chmodSync(dir, 0o755);
-    daemon = spawn([LXCFS!, dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-    const end = Date.now() + 10_000;
-    while (!existsSync(`${dir}/proc/meminfo`)) {
-      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`lxcfs did not mount ${dir}`);
-      await Bun.sleep(20);
-    }
+    lxcfs = await startLxcfs();
+    dir = lxcfs.dir;
   });
 
-  afterAll(async () => {
-    daemon?.kill("SIGTERM");
-    await daemon?.exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => lxcfs?.stop());
 
   test.each(WHO)("as %s: a plan with a source on FUSE is forked (spawn() must not wait on a lookup there); the bind works", (who) => {
     const out = scenario(who, "fuse-source", dir).out;

@@ -2,8 +2,9 @@
 // test user: what the sandboxed command sees, and what the host looks like afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { asWho, BIN, BUN, envFor, hostMounts, ids, IS_ROOT, ROOT, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
+import { asWho, BIN, BUN, envFor, hostMounts, ids, ROOT, sandbox, SINGLE_THREAD_ENV, tempDir, WHO, type Who } from "../support/run.ts";
 import { buildProbe } from "../support/probe.ts";
+import { HAVE_LXCFS, startLxcfs, type Lxcfs } from "../support/lxcfs.ts";
 
 const RUN = `${process.pid}-${Date.now()}`;
 const cleanups: (() => void)[] = [];
@@ -285,32 +286,19 @@ describe.each(WHO)("as %s", (who) => {
   });
 });
 
-// The real lxcfs (Debian's lxcfs, which .ci/run installs): a FUSE filesystem mounted by root on a
-// directory of ours, pointed at with BUN_SANDBOX_LXCFS_PROC instead of /var/lib/lxcfs/proc.
-const LXCFS = ["/usr/bin/lxcfs", "/bin/lxcfs"].find((p) => existsSync(p));
-describe.skipIf(!LXCFS || !IS_ROOT)("real lxcfs", () => {
+// The real lxcfs, pointed at with BUN_SANDBOX_LXCFS_PROC instead of /var/lib/lxcfs/proc.
+describe.skipIf(!HAVE_LXCFS)("real lxcfs", () => {
+  let lxcfs: Lxcfs | undefined;
   let dir = "";
-  let daemon: ReturnType<typeof Bun.spawn> | undefined;
   let mountsBefore = "";
 
   beforeAll(async () => {
     mountsBefore = hostMounts();
-    dir = mkdtempSync("/var/tmp/bsb-lxcfs-");
-    chmodSync(dir, 0o755);
-    daemon = Bun.spawn([LXCFS!, dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-    const end = Date.now() + 10_000;
-    while (!existsSync(`${dir}/proc/uptime`)) {
-      if (Date.now() > end || daemon.exitCode !== null) throw new Error(`lxcfs did not mount ${dir} (exit ${daemon.exitCode})`);
-      await Bun.sleep(20);
-    }
+    lxcfs = await startLxcfs();
+    dir = lxcfs.dir;
   });
 
-  afterAll(async () => {
-    // SIGTERM: lxcfs unmounts its filesystem and exits
-    daemon?.kill("SIGTERM");
-    await daemon?.exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => lxcfs?.stop());
 
   test.each(WHO)("as %s: its files are the sandbox's /proc files (fuse.lxcfs mounts), a clean procfs stays at /proc/1/ns", (who) => {
     const r = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c",
