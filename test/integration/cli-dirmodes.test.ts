@@ -161,7 +161,9 @@ describe.each(WHO)("as %s", (who) => {
     try {
       const threadEnv = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`).join(" ");
       // the checkout stays visible (read-only) even where it lies in /tmp, which is hidden by default
-      const inner = `${BIN} --overlay-dir ${t} --read-only-dir ${ROOT} --output-dir ${o.path}/results -- env ${threadEnv} ${BUN} ${buildProbe()} sigcodes 700`;
+      // script(1) runs this with $SHELL -c (/bin/sh where SHELL is unset, as under CI): `exec` so
+      // that no shell waits in the foreground group (dash would die of the ^C itself, exit 130)
+      const inner = `exec ${BIN} --overlay-dir ${t} --read-only-dir ${ROOT} --output-dir ${o.path}/results -- env ${threadEnv} ${BUN} ${buildProbe()} sigcodes 700`;
       // script(1) runs it on a new pseudo-terminal; ^C written there is the terminal's SIGINT
       // to its foreground process group: the waiting CLI and the command.
       const p = Bun.spawn([...asWho(who), "script", "-qefc", inner, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: envFor(who) });
