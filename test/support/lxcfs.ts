@@ -1,6 +1,6 @@
 // A real lxcfs (Debian's, which .ci/run installs): the FUSE filesystem mounted by root on a
 // temporary directory of ours, for the tests of the lxcfs support and of FUSE sources.
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { IS_ROOT } from "./run.ts";
 
 const BINARY = ["/usr/bin/lxcfs", "/bin/lxcfs"].find((p) => existsSync(p));
@@ -15,19 +15,24 @@ export interface Lxcfs {
 }
 
 export async function startLxcfs(): Promise<Lxcfs> {
-  const dir = mkdtempSync("/var/tmp/bsb-lxcfs-");
-  chmodSync(dir, 0o755);
-  const daemon = Bun.spawn([BINARY!, dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const base = mkdtempSync("/var/tmp/bsb-lxcfs-");
+  chmodSync(base, 0o755);
+  const dir = `${base}/mnt`;
+  mkdirSync(dir, { mode: 0o755 });
+  // A pid file of its own: with the default (/run/lxcfs.pid) lxcfs refuses to start while the
+  // host's lxcfs, or any other, holds it.
+  const daemon = Bun.spawn([BINARY!, "--pidfile", `${base}/lxcfs.pid`, dir], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(`${base}/lxcfs.log`) });
   const stop = async () => {
     daemon.kill("SIGTERM");
     await daemon.exited;
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(base, { recursive: true, force: true });
   };
   const end = Date.now() + 10_000;
   while (!existsSync(`${dir}/proc/meminfo`)) {
     if (Date.now() > end || daemon.exitCode !== null) {
+      const said = readFileSync(`${base}/lxcfs.log`, "utf8").trim().split("\n").slice(-2).join(" | ");
       await stop();
-      throw new Error(`lxcfs did not mount ${dir} (exit ${daemon.exitCode})`);
+      throw new Error(`lxcfs did not mount ${dir} (exit ${daemon.exitCode}): ${said}`);
     }
     await Bun.sleep(20);
   }
