@@ -12,6 +12,24 @@ const only = process.argv.slice(2);
 
 let passed = 0;
 let failed = 0;
+// Each failing test with the lines bun printed before it, repeated at the end so that the tail
+// of a CI log names what failed.
+const failures: string[] = [];
+
+function collectFailures(step: string, output: string): void {
+  const lines = output.split("\n");
+  // bun repeats the failing tests' names after "N tests failed:": the first time is enough
+  const recap = lines.findIndex((l) => /^\d+ tests? failed:$/.test(l.trim()));
+  if (recap >= 0) lines.length = recap;
+  let from = 0;
+  lines.forEach((line, i) => {
+    if (line.startsWith("(pass)") || line.startsWith("(skip)") || line.startsWith("(todo)")) from = i + 1;
+    if (!line.startsWith("(fail)")) return;
+    const context = lines.slice(Math.max(from, i - 12), i).filter((l) => l.trim() !== "");
+    failures.push([`[${step}] ${line}`, ...context.map((l) => `    ${l}`)].join("\n"));
+    from = i + 1;
+  });
+}
 
 function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}): void {
   if (only.length && !only.some((o) => name.includes(o))) return;
@@ -19,6 +37,7 @@ function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}
   const r = spawnSync(cmd, { cwd: root, env: { ...env, ...extraEnv }, stdout: "inherit", stderr: "pipe" });
   const err = r.stderr.toString();
   process.stderr.write(err);
+  collectFailures(name, err);
   const pass = /^\s*(\d+) pass\s*$/m.exec(err);
   const fail = /^\s*(\d+) fail\s*$/m.exec(err);
   if (pass || fail) {
@@ -26,11 +45,15 @@ function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}
     const f = Number(fail?.[1] ?? 0);
     passed += p;
     failed += f;
-    if (r.exitCode !== 0 && f === 0) failed++; // crashed or found no tests
+    if (r.exitCode !== 0 && f === 0) {
+      failed++; // crashed or found no tests
+      failures.push(`[${name}] exited with ${r.exitCode ?? r.signalCode} and no failing test`);
+    }
   } else if (r.exitCode === 0) {
     passed++;
   } else {
     failed++;
+    failures.push(`[${name}] failed:\n${err.trim().split("\n").slice(-15).map((l) => `    ${l}`).join("\n")}`);
   }
 }
 
@@ -55,5 +78,6 @@ step("integration (fallbacks forced)", [`${bin}/bun`, "test", "test/integration"
 // The library's tests once more with every sandbox forked from the stage server (no namespace worker).
 step("library, forked stage only", [`${bin}/bun`, "test", "test/integration/api", "test/integration/example"], { BUN_SANDBOX_NO_WORKER: "1" });
 
+if (failures.length) process.stdout.write(`\n=== what failed\n${failures.join("\n")}\n\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);
