@@ -16,8 +16,10 @@
 //
 // Protocol on the worker's socket: the server sends requests exactly as it received them, or
 // HOST_GONE when the host went away (dieWithParent sandboxes are then killed); EOF retires the
-// worker, which exits once its sandboxes have ended. The worker sends READY once set up, and
-// sends back requests it could not run.
+// worker, which exits once its sandboxes have ended; a hang-up means the server died, and the
+// worker then kills its dieWithParent sandboxes as HOST_GONE would (a forked sandbox that asked
+// for it dies with the server too) and reports the others' exits. The worker sends READY once
+// set up, and sends back requests it could not run.
 import type { Plan } from "../plan/types.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, O } from "../sys/flags.ts";
@@ -25,10 +27,10 @@ import { closeAllExcept, closeQuiet, F, fcntl, open } from "../sys/fd.ts";
 import { keepCapabilities, lastCap } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
-  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, sethostname, setns, setParentDeathSignal,
+  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, sethostname, setns,
   umask, unshare, waitpid, WNOHANG,
 } from "../sys/process.ts";
-import { poll, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
+import { poll, POLLERR, POLLHUP, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
 import { canCloseFrom, posixSpawn } from "../sys/spawn.ts";
 import { readdir, stat } from "../sys/fs.ts";
 import { SIG } from "../sys/signals.ts";
@@ -108,7 +110,8 @@ interface Sandbox {
 
 /** The worker's life, in the forked child; `sock` is its end of the socket to the server. */
 export function runWorker(sock: number, key: WorkerKey, serverPid: number): never {
-  setParentDeathSignal(SIG.KILL);
+  // No parent-death signal: a worker killed with the server would leave its dieWithParent
+  // sandboxes running. It watches its socket instead (see below).
   if (getppid() !== serverPid) exit(0);
   closeAllExcept([sock], 3);
   let base: Base;
@@ -122,16 +125,24 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
   // the worker's view of the host (after the id maps are written: /proc/self then belongs to root).
   setDumpable(false);
   const callerUmask = umask(0);
-  sendWithFds(sock, Buffer.from(READY), []);
+  try {
+    sendWithFds(sock, Buffer.from(READY), []);
+  } catch {
+    exit(0); // the server is gone already
+  }
 
   const running = new Map<number, Sandbox>();
   let connected = true;
+  let serverGone = false;
   let served = 0;
   for (;;) {
     if (!connected && running.size === 0) exit(0);
     const order = [...running.values()];
     const fds: PollFd[] = order.map((s) => ({ fd: s.pidfd, events: POLLIN, revents: 0 }));
-    if (connected) fds.push({ fd: sock, events: POLLIN, revents: 0 });
+    // The server's end: requests while connected, and its hang-up (POLLHUP, reported unasked)
+    // even once retired. A retiring server only shuts down its writing side; POLLHUP means it
+    // died, so the host may be gone with nobody left to send HOST_GONE.
+    if (!serverGone) fds.push({ fd: sock, events: connected ? POLLIN : 0, revents: 0 });
     poll(fds);
     order.forEach((s, i) => {
       if (!fds[i]!.revents) return;
@@ -142,7 +153,17 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
       closeQuiet(s.statusFd);
       closeQuiet(s.pidfd);
     });
-    if (!connected || !fds[order.length]!.revents) continue;
+    const revents = serverGone ? 0 : fds[order.length]!.revents;
+    if (revents & (POLLHUP | POLLERR)) {
+      // Requests still queued go with the socket: their hosts see the status pipe close before
+      // "spawned" and start them again through a new server.
+      serverGone = true;
+      connected = false;
+      closeQuiet(sock);
+      for (const s of running.values()) if (s.dieWithParent) kill(s.pid, SIG.KILL);
+      continue;
+    }
+    if (!connected || !revents) continue;
     const msg = recvWithFds(sock, REQUEST_BUFFER);
     if (msg === null) {
       connected = false;
@@ -154,7 +175,13 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
     }
     const started = serve(msg.data, msg.fds, key, base, callerUmask);
     if (started) running.set(started.pid, started);
-    else sendWithFds(sock, msg.data, msg.fds); // back to the server, to run it forked
+    else {
+      try {
+        sendWithFds(sock, msg.data, msg.fds); // back to the server, to run it forked
+      } catch {
+        // the server died meanwhile: the fds close below and the host starts it again
+      }
+    }
     for (const fd of msg.fds) if (fd !== started?.statusFd) closeQuiet(fd);
     // Stranded outside the base namespaces: whatever comes next goes back to the server.
     if (stranded) connected = false;

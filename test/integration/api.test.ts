@@ -89,7 +89,12 @@ afterAll(() => {
  * and the stage server's pid), SIGKILLs the scenario process and reports which sleeps are left
  * after `waitMs` (polling: as soon as none is left when `expectGone`).
  */
-async function killHost(who: Who, args: string[], expectGone: boolean, waitMs: number): Promise<{ info: Json; left: number[]; server: number }> {
+/**
+ * Runs the die-with-parent scenario as `who`, SIGKILLs the host (and with `withServer` its warm
+ * stage server in the same instant, as `kill -9` of a process group would), then waits for the
+ * sandbox to be gone (`expectGone`) or `waitMs`.
+ */
+async function killHost(who: Who, args: string[], expectGone: boolean, waitMs: number, withServer = false): Promise<{ info: Json; left: number[]; server: number }> {
   const env = { ...process.env, ...FALLBACK_ENV, PATH: `${BUN_DIR}:${process.env.PATH}`, ...(who === "user" ? { HOME: `/home/${ids(who).name}`, USER: ids(who).name } : {}) };
   const p = spawn([...asWho(who), BUN, FIXTURE, "die-with-parent", ...args], { env, cwd: "/", stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let info: Json = null;
@@ -115,6 +120,7 @@ async function killHost(who: Who, args: string[], expectGone: boolean, waitMs: n
     expect(info.pid).toBe(p.pid);
     expect(pidsWith(info.marker).length).toBeGreaterThan(0);
   } finally {
+    if (withServer && info?.stageServer) process.kill(info.stageServer, "SIGKILL");
     p.kill("SIGKILL");
     await p.exited;
   }
@@ -267,6 +273,28 @@ describe.each(WHO)("library as %s", (who) => {
         });
       }
     }
+
+    test("warm server killed with the host in the same instant: the sandbox dies too", async () => {
+      const r = await killHost(who, ["warm", "nopid", "die"], true, 3000, true);
+      expect(r.info.stageServer).toBeGreaterThan(0);
+      await cleanUp(r);
+      expect(r.left).toEqual([]);
+    });
+
+    test("the stage server killed, the host alive: dieWithParent sandboxes die, the others run on", () => {
+      const out = scenario(who, "server-killed").out;
+      expect(out.left).toBe(0);
+      if (process.env.BUN_SANDBOX_NO_WORKER === "1") {
+        // a forked sandbox is the server's child: with the server gone, nobody reports its exit
+        for (const o of [out.plain, out.dies]) expect(o.rejected?.message).toBe("bun-sandbox: the stage server ended without reporting the sandbox's exit");
+      } else {
+        // the worker that started them outlives the server while it has sandboxes, and reports
+        expect(out.dies).toMatchObject({ resolved: 137, signalCode: "SIGKILL" });
+        expect(out.plain).toMatchObject({ resolved: 3, exitCode: 3 });
+      }
+      expect(out.after).toBe("still works\n");
+      expect(out.newServer).toBe(true);
+    });
 
     test("control: without dieWithParent the sandbox outlives the host", async () => {
       const r = await killHost(who, ["warm", "nopid", "nodie"], false, 500);
