@@ -93,6 +93,38 @@ export function underAny(path: string, mountPoints: readonly string[]): boolean 
   return mountPoints.some((m) => path === m || path.startsWith(m.endsWith("/") ? m : `${m}/`));
 }
 
+/**
+ * Whether looking up `path` on the host passes through one of `mountPoints`, symlinks followed
+ * with `readLink` (null: not a link, or missing). Each prefix is checked before it is read, so
+ * nothing inside those mount points is ever looked up.
+ */
+export function reachesAny(path: string, mountPoints: readonly string[], readLink: (p: string) => string | null): boolean {
+  if (mountPoints.length === 0) return false;
+  if (mountPoints.includes("/")) return true;
+  const todo = path.split("/").reverse();
+  let current = ""; // resolved so far ("" is /)
+  let links = 0;
+  while (todo.length) {
+    const c = todo.pop()!;
+    if (c === "" || c === ".") continue;
+    if (c === "..") {
+      current = current.slice(0, current.lastIndexOf("/"));
+      continue;
+    }
+    const next = `${current}/${c}`;
+    if (underAny(next, mountPoints)) return true;
+    const target = readLink(next);
+    if (target === null) {
+      current = next;
+      continue;
+    }
+    if (++links > 40) return false; // ELOOP: the setup reports it
+    if (target.startsWith("/")) current = "";
+    todo.push(...target.split("/").reverse());
+  }
+  return false;
+}
+
 export const keyName = (k: WorkerKey): string => `${k.identity}/${k.namespaces}/${Number(k.suppressChown)}${Number(k.suppressSync)}`;
 
 /** The worker's base namespaces, to return to after each sandbox. */

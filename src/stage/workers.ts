@@ -11,9 +11,9 @@ import {
 import { SIG } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
 import { REQUEST_BUFFER } from "./request.ts";
-import { HOST_GONE, hostPaths, keyName, READY, runWorker, underAny, workerKey, type WorkerKey } from "./worker.ts";
+import { HOST_GONE, hostPaths, keyName, reachesAny, READY, runWorker, workerKey, type WorkerKey } from "./worker.ts";
 import { parseMountinfo } from "./mounts.ts";
-import { readText } from "../sys/fs.ts";
+import { readlinkOrNull, readText } from "../sys/fs.ts";
 
 interface Worker {
   /** keyName of its WorkerKey. */
@@ -68,7 +68,7 @@ export class Workers {
   route(plan: Plan, data: Buffer, fds: number[]): boolean {
     if (this.hostGone) return false;
     const key = workerKey(plan);
-    if (key === null || hostPaths(plan).some((p) => underAny(p, this.slowMounts))) return false;
+    if (key === null || hostPaths(plan).some((p) => reachesAny(p, this.slowMounts, readlinkOrNull))) return false;
     const kind = keyName(key);
     if (this.failed.has(kind)) return false;
     // Each worker holds a Bun process (~45 MiB): a few kinds of plan get one, the rest are forked.

@@ -465,10 +465,13 @@ describe.skipIf(!HAVE_LXCFS)("library with a FUSE source", () => {
 
   afterAll(() => lxcfs?.stop());
 
-  test.each(WHO)("as %s: a plan with a source on FUSE is forked (spawn() must not wait on a lookup there); the bind works", (who) => {
+  test.each(WHO)("as %s: a plan with a source on FUSE, directly or through a symlink, is forked (spawn() must not wait on a lookup there); the bind works", (who) => {
     const out = scenario(who, "fuse-source", dir).out;
     if (process.env.BUN_SANDBOX_NO_WORKER !== "1") expect(out.plain).not.toBe(out.server);
     expect(out.fuse).toBe(out.server);
     expect(out.fuseMeminfo).toBe(readFileSync(`${dir}/proc/meminfo`, "utf8").split("\n")[0]);
+    // reached through a symlink: recognised all the same
+    expect(out.viaLink).toBe(out.server);
+    expect(out.viaLinkMeminfo).toBe(out.fuseMeminfo);
   });
 });

@@ -3,7 +3,7 @@
 // forked stage.
 import { describe, expect, test } from "bun:test";
 import { emptyPlan, type Plan } from "../../src/plan/types.ts";
-import { hostPaths, keyName, underAny, workerKey } from "../../src/stage/worker.ts";
+import { hostPaths, keyName, reachesAny, underAny, workerKey } from "../../src/stage/worker.ts";
 import { CLONE } from "../../src/sys/flags.ts";
 
 const plan = (over: Partial<Plan> = {}): Plan => ({ ...emptyPlan(), argv: ["true"], ...over });
@@ -61,5 +61,45 @@ describe("hostPaths and underAny", () => {
     expect(underAny("/mnt/fuse2", ["/mnt/fuse"])).toBe(false);
     expect(underAny("/anything", ["/"])).toBe(true);
     expect(underAny("/mnt", [])).toBe(false);
+  });
+});
+
+describe("reachesAny", () => {
+  // a fake host: symlinks by path; anything else is not a link
+  const links: Record<string, string> = {
+    "/home/u/data": "/mnt/fuse/data",
+    "/home/u/rel": "../../mnt/fuse",
+    "/home/u/local": "/srv",
+    "/srv/up": "..",
+    "/loop/a": "/loop/b",
+    "/loop/b": "/loop/a",
+  };
+  const read = (seen: string[]) => (p: string) => {
+    seen.push(p);
+    return links[p] ?? null;
+  };
+  const FUSE = ["/mnt/fuse"];
+
+  test("a path through a symlink (absolute or relative) into a mount point reaches it", () => {
+    expect(reachesAny("/home/u/data/x", FUSE, read([]))).toBe(true);
+    expect(reachesAny("/home/u/rel/y", FUSE, read([]))).toBe(true);
+    expect(reachesAny("/home/u/local/up/mnt/fuse", FUSE, read([]))).toBe(true);
+    expect(reachesAny("/mnt/./fuse", FUSE, read([]))).toBe(true);
+  });
+
+  test("other paths do not, and nothing at or inside the mount point is ever read", () => {
+    const seen: string[] = [];
+    expect(reachesAny("/home/u/local/bin", FUSE, read(seen))).toBe(false);
+    expect(reachesAny("/mnt/fuse2/z", FUSE, read(seen))).toBe(false);
+    expect(reachesAny("/home/u/data/deep/er", FUSE, read(seen))).toBe(true);
+    expect(seen.filter((p) => underAny(p, FUSE))).toEqual([]);
+    expect(seen).toContain("/srv/bin");
+  });
+
+  test("no slow mounts: nothing is read; a symlink loop ends (the setup reports ELOOP)", () => {
+    const seen: string[] = [];
+    expect(reachesAny("/home/u/data", [], read(seen))).toBe(false);
+    expect(seen).toEqual([]);
+    expect(reachesAny("/loop/a/x", FUSE, read([]))).toBe(false);
   });
 });
