@@ -188,7 +188,7 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
     const revents = serverGone ? 0 : fds[order.length]!.revents;
     if (revents & (POLLHUP | POLLERR)) {
       // Requests still queued go with the socket: their hosts see the status pipe close before
-      // "spawned" and start them again through a new server.
+      // "spawned", as when a server dies before forking, and start them elsewhere.
       serverGone = true;
       connected = false;
       closeQuiet(sock);
