@@ -1,7 +1,7 @@
 // Resolving paths inside a root directory without ever leaving it: absolute symlink targets
 // and ".." are clamped to the root, like openat2(RESOLVE_IN_ROOT). Missing trailing components
 // are kept as written so callers can create them.
-import { lstat, mkdirIfMissing, readlink, readlinkOrNull } from "../sys/fs.ts";
+import { mkdirIfMissing, readlinkOrNull } from "../sys/fs.ts";
 import { tryOpenat2, closeQuiet } from "../sys/fd.ts";
 import { O, RESOLVE } from "../sys/flags.ts";
 import { Errno } from "../sys/errno.ts";
@@ -10,39 +10,40 @@ import { joinPath, splitPath } from "../plan/paths.ts";
 
 const MAX_SYMLINKS = 40;
 
-/** Component walk with lstat/readlink; works on any kernel. Returns the path inside `root`. */
+/** Component walk with readlink; works on any kernel. Returns the path inside `root`. */
 export function walkInRoot(root: string, path: string): string {
+  return walkPath(root, path, readlinkOrNull)!;
+}
+
+/**
+ * The component walk behind walkInRoot, with the filesystem passed in: `readLink(hostPath)` gives
+ * a symlink's target, or null for anything else (missing components are kept as written).
+ * Absolute targets and ".." are clamped to `root`. `mayLookUp(hostPath)` is asked before each
+ * lookup; false ends the walk with null, that path unread.
+ */
+export function walkPath(
+  root: string, path: string, readLink: (hostPath: string) => string | null, mayLookUp: (hostPath: string) => boolean = () => true,
+): string | null {
   const cur: string[] = [];
-  let todo = path.split("/").filter((c) => c !== "" && c !== ".");
+  const todo = path.split("/").reverse();
   let links = 0;
-  // cur[0..checked) exists and holds no symlink; anything after it is missing (kept as written).
-  let checked = 0;
   while (todo.length > 0) {
-    const c = todo.shift()!;
+    const c = todo.pop()!;
+    if (c === "" || c === ".") continue;
     if (c === "..") {
       cur.pop();
-      checked = Math.min(checked, cur.length);
-      continue;
-    }
-    if (checked < cur.length) {
-      cur.push(c);
       continue;
     }
     const host = joinPath(root, ...cur, c);
-    const st = lstat(host);
-    if (!st) {
+    if (!mayLookUp(host)) return null;
+    const target = readLink(host);
+    if (target === null) {
       cur.push(c);
-      continue;
-    }
-    if (!st.isSymbolicLink()) {
-      cur.push(c);
-      checked = cur.length;
       continue;
     }
     if (++links > MAX_SYMLINKS) throw new SysError("resolve", Errno.ELOOP, path);
-    const target = readlink(host);
     if (target.startsWith("/")) cur.length = 0;
-    todo = [...target.split("/").filter((x) => x !== "" && x !== "."), ...todo];
+    todo.push(...target.split("/").reverse());
   }
   return "/" + cur.join("/");
 }

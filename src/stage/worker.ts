@@ -37,6 +37,7 @@ import { SIG } from "../sys/signals.ts";
 import { interfaceUp } from "../sys/net.ts";
 import { suppressSyscalls } from "../sys/seccomp.ts";
 import { mapSelf, needsUserNamespace } from "./identity.ts";
+import { walkPath } from "./resolve.ts";
 import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
@@ -101,28 +102,11 @@ export function underAny(path: string, mountPoints: readonly string[]): boolean 
 export function reachesAny(path: string, mountPoints: readonly string[], readLink: (p: string) => string | null): boolean {
   if (mountPoints.length === 0) return false;
   if (mountPoints.includes("/")) return true;
-  const todo = path.split("/").reverse();
-  let current = ""; // resolved so far ("" is /)
-  let links = 0;
-  while (todo.length) {
-    const c = todo.pop()!;
-    if (c === "" || c === ".") continue;
-    if (c === "..") {
-      current = current.slice(0, current.lastIndexOf("/"));
-      continue;
-    }
-    const next = `${current}/${c}`;
-    if (underAny(next, mountPoints)) return true;
-    const target = readLink(next);
-    if (target === null) {
-      current = next;
-      continue;
-    }
-    if (++links > 40) return false; // ELOOP: the setup reports it
-    if (target.startsWith("/")) current = "";
-    todo.push(...target.split("/").reverse());
+  try {
+    return walkPath("/", path, readLink, (p) => !underAny(p, mountPoints)) === null;
+  } catch {
+    return false; // ELOOP: the setup reports it
   }
-  return false;
 }
 
 export const keyName = (k: WorkerKey): string => `${k.identity}/${k.namespaces}/${Number(k.suppressChown)}${Number(k.suppressSync)}`;
