@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { AUDIT_ARCH, hostArch, SYSCALLS, syscallNumber, type SyscallName } from "../../src/sys/numbers.ts";
 
 describe("syscall numbers", () => {
@@ -65,6 +66,28 @@ describe("syscall numbers", () => {
     expect("chown" in SYSCALLS.aarch64).toBe(false);
     expect("lchown" in SYSCALLS.aarch64).toBe(false);
     expect(syscallNumber("fork", "x86_64")).toBe(57);
+  });
+
+  // Every entry against the kernel's own headers (linux-libc-dev, which .ci/run installs): the
+  // x86_64 table from asm/unistd_64.h, the aarch64 one from asm-generic/unistd.h (the generic
+  // table aarch64 uses). open_tree_attr (467) is newer than Debian 12's headers.
+  test("every number matches the kernel headers", () => {
+    const read = (p: string) => readFileSync(p, "utf8");
+    const table = (text: string) => {
+      const out = new Map<string, number>();
+      for (const m of text.matchAll(/#define __NR(?:3264)?_(\w+)\s+(\d+)/g)) out.set(m[1]!, Number(m[2]));
+      return out;
+    };
+    const headers = {
+      x86_64: table(read("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")),
+      aarch64: table(read("/usr/include/asm-generic/unistd.h")),
+    };
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      for (const [name, nr] of Object.entries(SYSCALLS[arch])) {
+        const expected = name === "open_tree_attr" ? 467 : headers[arch].get(name);
+        expect([arch, name, nr]).toEqual([arch, name, expected]);
+      }
+    }
   });
 
   test("unknown names give undefined", () => {
