@@ -36,7 +36,9 @@ export class StageServer {
   static start(oneshot: boolean): StageServer {
     const [mine, theirs] = socketpair();
     try {
-      const proc = Bun.spawn([process.execPath, SERVER_PATH, ...(oneshot ? ["--oneshot"] : [])], {
+      // Without the flags the server would read bunfig.toml (and its preload) and .env files
+      // in the host's current directory.
+      const proc = Bun.spawn([process.execPath, "--no-env-file", "--config=/dev/null", SERVER_PATH, ...(oneshot ? ["--oneshot"] : [])], {
         stdio: ["ignore", "inherit", "inherit", theirs],
         env: serverEnv(),
       });

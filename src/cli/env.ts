@@ -9,6 +9,31 @@ export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_useWarmUpMarkedBlocks: "0",
 };
 
+/**
+ * Bun reads bunfig.toml (its preload runs code before ours) and .env, .env.local, .env.<NODE_ENV>
+ * from the current directory. These flags turn both off; the bin's shebang, our re-exec and the
+ * stage server all start Bun with them, so nothing of the directory the CLI runs in is read.
+ */
+export const BUN_ISOLATION_FLAGS = ["--no-env-file", "--config=/dev/null"] as const;
+
+/** Whether this Bun was started with the isolation flags (they show in process.execArgv). */
+export function startedIsolated(execArgv: readonly string[]): boolean {
+  return BUN_ISOLATION_FLAGS.every((f) => execArgv.includes(f));
+}
+
+/**
+ * The environment this process was started with, as the kernel passed it (/proc/self/environ):
+ * unlike process.env it has no variables Bun loaded from a .env file. null without /proc.
+ */
+export function parseEnviron(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of raw.split("\0")) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) out[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Set by the bin's shebang next to the five variables: they came from us, not the caller. */
 export const SHEBANG_MARKER = "BUN_SANDBOX_SHEBANG";
 /** Set when we re-exec ourselves: the caller's own values of the five (JSON, null = unset). */

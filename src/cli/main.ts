@@ -1,6 +1,6 @@
 // `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
 // process stays single-threaded (no ESM import of local files, sync APIs only).
-import { readlinkOrNull, readToEnd } from "../sys/fs.ts";
+import { readFile, readlinkOrNull, readToEnd } from "../sys/fs.ts";
 import { MAX_FILE_BYTES } from "../plan/ops/file.ts";
 import { inheritedFds } from "../sys/fdscan.ts";
 import { setCloexec } from "../sys/fd.ts";
@@ -12,7 +12,7 @@ import { PlanError } from "../plan/errors.ts";
 import { runStage } from "../stage/run.ts";
 import { runEnter } from "../stage/enter.ts";
 import { HELP, parseArgs, UsageError } from "./args.ts";
-import { callerEnv, hasSingleThreadEnv, reexecEnv, SAVED_ENV } from "./env.ts";
+import { BUN_ISOLATION_FLAGS, callerEnv, hasSingleThreadEnv, parseEnviron, reexecEnv, SAVED_ENV, startedIsolated } from "./env.ts";
 import { runDoctor } from "./doctor.ts";
 import { VERSION } from "./version.ts";
 import { writeOut } from "./output.ts";
@@ -23,11 +23,23 @@ function fail(message: string, code: number): never {
   exit(code);
 }
 
-/** Starts this program again with the single-thread variables; inherited fds stay open. */
+/** The environment the kernel gave this process: process.env may hold variables Bun read from a .env file. */
+function startEnvironment(): Record<string, string | undefined> {
+  try {
+    return parseEnviron(readFile("/proc/self/environ").toString("latin1"));
+  } catch {
+    return process.env;
+  }
+}
+
+/**
+ * Starts this program again with the single-thread variables and Bun's isolation flags, in the
+ * environment it was started with; inherited fds stay open.
+ */
 function reexec(fds: readonly number[]): never {
   for (const fd of fds) setCloexec(fd, false);
-  const env = reexecEnv(process.env);
-  const err = execvpe(process.execPath, [process.execPath, ...process.argv.slice(1)], env);
+  const env = reexecEnv(startEnvironment());
+  const err = execvpe(process.execPath, [process.execPath, ...BUN_ISOLATION_FLAGS, ...process.argv.slice(1)], env);
   fail(`cannot re-execute ${process.execPath} single-threaded: ${errnoMessage(err)}`, 1);
 }
 
@@ -41,7 +53,7 @@ export function main(argv: readonly string[]): never {
   trace("main");
   const fds = inheritedFds();
   trace("inherited fds");
-  if (!hasSingleThreadEnv(process.env) || threadCount() !== 1) {
+  if (!hasSingleThreadEnv(process.env) || threadCount() !== 1 || !startedIsolated(process.execArgv)) {
     if (process.env[SAVED_ENV] !== undefined) {
       fail(`still ${threadCount()} threads after re-executing with the single-thread variables; this Bun (${Bun.version}) starts threads we cannot turn off`, 1);
     }

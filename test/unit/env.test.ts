@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { callerEnv, hasSingleThreadEnv, reexecEnv, SAVED_ENV, SHEBANG_MARKER, SINGLE_THREAD_ENV } from "../../src/cli/env.ts";
+import { BUN_ISOLATION_FLAGS, callerEnv, hasSingleThreadEnv, parseEnviron, reexecEnv, SAVED_ENV, SHEBANG_MARKER, SINGLE_THREAD_ENV, startedIsolated } from "../../src/cli/env.ts";
 
 const OURS = {
   BUN_JSC_useConcurrentJIT: "0",
@@ -93,5 +93,21 @@ describe("single-thread environment", () => {
   test("shebang start followed by a re-exec does not leak the five variables", () => {
     const started = { ...OURS, [SHEBANG_MARKER]: "1", PATH: "/bin" };
     expect(callerEnv(reexecEnv(started))).toEqual({ PATH: "/bin" });
+  });
+});
+
+describe("isolation from the current directory", () => {
+  test("both flags must be there", () => {
+    expect(BUN_ISOLATION_FLAGS).toEqual(["--no-env-file", "--config=/dev/null"]);
+    expect(startedIsolated(["--no-env-file", "--config=/dev/null"])).toBe(true);
+    expect(startedIsolated(["--config=/dev/null", "--smol", "--no-env-file"])).toBe(true);
+    expect(startedIsolated(["--no-env-file"])).toBe(false);
+    expect(startedIsolated(["--config=./bunfig.toml", "--no-env-file"])).toBe(false);
+    expect(startedIsolated([])).toBe(false);
+  });
+
+  test("parseEnviron splits /proc/self/environ's NUL-separated entries at the first =", () => {
+    expect(parseEnviron("A=1\0B=x=y\0EMPTY=\0\0NOEQ\0=bad\0")).toEqual({ A: "1", B: "x=y", EMPTY: "" });
+    expect(parseEnviron("")).toEqual({});
   });
 });
