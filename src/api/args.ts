@@ -13,7 +13,8 @@ export interface EnvChanges {
 const LIBRARY_ONLY = ["unsharePid", "unshareUts", "unshareCgroup", "newSession", "dieWithParent"] as const;
 
 export function planToArgs(plan: Plan, env: EnvChanges): string[] {
-  const args: string[] = [];
+  // Sealing concerns the whole sandbox: first (the library seals by default, as real root too).
+  const args: string[] = plan.seal === null ? [] : [plan.seal ? "--seal" : "--no-seal"];
   const unsupported = (field: string, what: string): never => {
     throw new PlanError(field, `${what} has no sandbox CLI option; toArgs() cannot express it`);
   };

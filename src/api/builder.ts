@@ -36,6 +36,8 @@ interface State {
   env: Readonly<Record<string, string>> | null;
   onStatus: ((s: SandboxStatus) => void) | null;
   warm: boolean;
+  /** See Plan.seal: the library seals by default, as real root too. */
+  seal: boolean | null;
 }
 
 export interface SandboxOptions {
@@ -121,7 +123,7 @@ export class Sandbox {
   /** @internal */
   static create(options: SandboxOptions = {}): Sandbox {
     const flags = Object.fromEntries(FLAGS.map((f) => [f, false])) as Record<Flag, boolean>;
-    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true });
+    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true, seal: true });
   }
 
   /** Rebuilds a sandbox from a plan (toPlan's output); the plan's env becomes the base environment. */
@@ -132,7 +134,7 @@ export class Sandbox {
     const { kind: _kind, ...dirModes } = dm ? structuredClone(dm) : { kind: "dirmodes", modes: [] };
     return new Sandbox({
       ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
-      chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true,
+      chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true, seal: plan.seal,
     });
   }
 
@@ -365,6 +367,14 @@ export class Sandbox {
   unshareCgroup(): Sandbox {
     return this.flag("unshareCgroup");
   }
+  /**
+   * Leave the mounts the sandbox makes changeable by its command (remount, unmount), for a flow
+   * that must do that. The default seals them (see the README's threat model). Such sandboxes are
+   * always forked from the stage server, never built by a namespace worker.
+   */
+  unsealed(): Sandbox {
+    return this.with({ seal: false });
+  }
   /** Called with the sandbox's host pid and namespace ids once it runs, and with its exit status. */
   onStatus(fn: (status: SandboxStatus) => void): Sandbox {
     return this.with({ onStatus: fn });
@@ -379,7 +389,7 @@ export class Sandbox {
     for (const k of this.s.unsetenv) delete env[k];
     const plan: Plan = {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
-      ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname,
+      ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname, seal: this.s.seal,
     };
     const dm = this.s.dirModes;
     if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {

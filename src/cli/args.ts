@@ -44,7 +44,7 @@ const ARITY: Record<string, number> = {
   "--setenv": 2, "--unsetenv": 1, "--chdir": 1,
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
-  "--new-session-keyring": 0,
+  "--new-session-keyring": 0, "--seal": 0, "--no-seal": 0,
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
@@ -224,6 +224,8 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--pack-fds": plan.packFds = true; break;
       case "--debug": plan.debug = true; break;
       case "--new-session-keyring": plan.newSessionKeyring = true; break;
+      case "--seal": plan.seal = true; break;
+      case "--no-seal": plan.seal = false; break;
       case "--perms":
         if (perms) throw new UsageError(`--perms given twice (${perms.text}, ${a}) for one operation`);
         perms = { mode: parseOctalMode("--perms", a), text: a };
@@ -410,6 +412,10 @@ namespaces of the running process PID instead, in its root and working directory
      --pack-fds                   Pack inherited fds from 3 upward and set LISTEN_FDS/LISTEN_PID
      --suspend                    Stop process before execve()
      --debug                      Print each setup operation as it is applied
+     --seal                       Lock every mount the sandbox makes against the command (the
+                                  default when a user namespace is made; as real root, this
+                                  gives the command a user namespace mapping every id to itself)
+     --no-seal                    Let the command remount or unmount what the sandbox made
      --enter PID                  Run COMMAND in the namespaces of process PID (those that differ from ours)
      --namespaces LIST            With --enter: only these (user,mnt,pid,net,ipc,uts,cgroup,time)
 

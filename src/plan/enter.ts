@@ -91,11 +91,15 @@ export function chooseNamespaces(requested: readonly NamespaceName[] | null, tar
  *   target's user namespace first would only narrow that to namespaces below the target's.
  *   The root change and the working directory are then done with root's rights, before the
  *   process takes on the target's identity.
+ * - Unprivileged, into a sealed sandbox (`nested`: the target's user namespace is a grandchild
+ *   of ours or deeper, and some of its namespaces are owned by the one in between): the caller
+ *   first joins the outermost user namespace below its own (runEnter does that step), which gives
+ *   it every capability there and below, and then goes on as root does, the user namespace last.
  */
-export function setnsOrder(names: readonly NamespaceName[], privileged: boolean): NamespaceName[] {
+export function setnsOrder(names: readonly NamespaceName[], privileged: boolean, nested = false): NamespaceName[] {
   const rest = SETNS_ORDER.filter((n) => names.includes(n));
   if (!names.includes("user")) return rest;
-  return privileged ? [...rest, "user"] : ["user", ...rest];
+  return privileged || nested ? [...rest, "user"] : ["user", ...rest];
 }
 
 /**

@@ -166,6 +166,11 @@ export interface Plan {
   debug: boolean;
   /** fds above stderr passed to the command (numbers as the stage process sees them). */
   fds: number[];
+  /**
+   * Seal the sandbox (see src/stage/seal.ts): the command cannot change or remove the mounts it
+   * was given. null: sealed when a user namespace is made (the CLI's default).
+   */
+  seal: boolean | null;
 }
 
 export function emptyPlan(): Plan {
@@ -174,6 +179,6 @@ export function emptyPlan(): Plan {
     becomeRoot: false, mapSubids: false, unshareNet: false, unshareIpc: false, unsharePid: false,
     unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
     suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
-    packFds: false, suspend: false, debug: false, fds: [],
+    packFds: false, suspend: false, debug: false, fds: [], seal: null,
   };
 }

@@ -43,6 +43,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
     if (plan.hostname.length === 0 || plan.hostname.length > 64) throw new PlanError("hostname", "must be 1 to 64 characters");
     if (!plan.unshareUts) throw new PlanError("hostname", "setting a hostname needs a UTS namespace (unshareUts)");
   }
+  if (plan.seal !== null) requireBool("seal", plan.seal);
   if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
   }

@@ -28,7 +28,7 @@ import { Errno, errnoMessage, errnoName } from "../sys/errno.ts";
 import { CAP, hasEffectiveCap } from "../sys/caps.ts";
 import {
   assertSingleThreaded, chdir, chroot, execvpe, exit, fchdir, fork, getcwdOrNull, getgid, getpid, getppid, getuid,
-  prepareFork, setgid, setgroups, setns, setParentDeathSignal, setuid,
+  nsGetParent, prepareFork, setgid, setgroups, setns, setParentDeathSignal, setuid,
 } from "../sys/process.ts";
 import { keepOnlyFds } from "../sys/fdpack.ts";
 import { resetSignalsForExec, SIG } from "../sys/signals.ts";
@@ -150,6 +150,31 @@ function enterCwd(spec: EnterSpec, cwdFd: number, who: string): void {
   }
 }
 
+/**
+ * For a target whose user namespace is not a child of ours (a sealed sandbox: the command's user
+ * namespace is a child of the one that built it): an fd of the outermost user namespace between
+ * ours and the target's, or -1 when the target's is a child of ours.
+ */
+function outerUserNamespace(userFd: number, ownUser: string | undefined, who: string): number {
+  // Walk up from the target's; `below` is the namespace whose parent is looked at next.
+  let below = userFd;
+  try {
+    for (let depth = 0; depth < 33; depth++) {
+      const parent = nsGetParent(below);
+      if (readlinkOrNull(`/proc/self/fd/${parent}`) === ownUser) {
+        closeQuiet(parent);
+        return below === userFd ? -1 : below;
+      }
+      if (below !== userFd) closeQuiet(below);
+      below = parent;
+    }
+    throw new SysError("ioctl(NS_GET_PARENT)", Errno.ELOOP);
+  } catch (e) {
+    if (below !== userFd) closeQuiet(below);
+    throw new SetupError(who, `finding the target's user namespace below ours: ${describe(e)}`, e instanceof SysError ? e.errno : undefined);
+  }
+}
+
 export function runEnter(spec: EnterSpec, rt: EnterRuntime = {}): never {
   const who = `enter ${spec.pid}`;
   trace("enter");
@@ -169,25 +194,27 @@ export function runEnter(spec: EnterSpec, rt: EnterRuntime = {}): never {
     throw new SetupError(who, `the process has no ${choice.unsupported.join(", ")} namespace (this kernel does not support it, or the process is exiting)`, Errno.ENOENT);
   }
   const privileged = hasEffectiveCap(CAP.SYS_ADMIN);
-  const order = setnsOrder(choice.enter, privileged);
-  const identity = order.includes("user") ? targetIdentity(target, who) : null;
+  const identity = choice.enter.includes("user") ? targetIdentity(target, who) : null;
 
   // Every fd of the target before the first setns.
   const nsFds = new Map<NamespaceName, number>();
   let rootFd = -1;
   let cwdFd = -1;
+  let outerFd = -1;
   const closeAll = () => {
     for (const fd of nsFds.values()) closeQuiet(fd);
-    for (const fd of [rootFd, cwdFd, dir]) if (fd >= 0) closeQuiet(fd);
+    for (const fd of [rootFd, cwdFd, dir, outerFd]) if (fd >= 0) closeQuiet(fd);
   };
   try {
-    for (const ns of order) {
+    for (const ns of choice.enter) {
       try {
         nsFds.set(ns, open(`${target.proc}/ns/${ns}`, O.RDONLY));
       } catch (e) {
         throw new SetupError(who, `open(/proc/${spec.pid}/ns/${ns}): ${describe(e)}`, e instanceof SysError ? e.errno : undefined);
       }
     }
+    if (!privileged && nsFds.has("user")) outerFd = outerUserNamespace(nsFds.get("user")!, self.user, who);
+    const order = setnsOrder(choice.enter, privileged, outerFd >= 0);
     if (order.includes("mnt")) {
       try {
         rootFd = open(`${target.proc}/root`, O.PATH | O.DIRECTORY);
@@ -212,6 +239,13 @@ export function runEnter(spec: EnterSpec, rt: EnterRuntime = {}): never {
       }
     }
     if (!order.includes("mnt")) enterCwd(spec, cwdFd, who);
+    if (outerFd >= 0) {
+      try {
+        setns(outerFd, namespaceFlag("user"));
+      } catch (e) {
+        throw new SetupError(who, `setns(the user namespace around the target's): ${describe(e)}`, e instanceof SysError ? e.errno : undefined);
+      }
+    }
     for (const ns of order) {
       try {
         setns(nsFds.get(ns)!, namespaceFlag(ns));

@@ -20,6 +20,11 @@ export function mapSelf(becomeRoot: boolean, uid: number, gid: number): void {
   writeExisting("/proc/self/gid_map", `${innerGid} ${gid} 1`);
 }
 
+/** Who the command is for a plan: as real root (holding CAP_SYS_ADMIN) no user namespace is needed. */
+export function identityOf(becomeRoot: boolean): Identity {
+  return !needsUserNamespace(becomeRoot) ? "host" : becomeRoot ? "root" : "self";
+}
+
 export interface SubidRange {
   start: number;
   count: number;
@@ -62,10 +67,17 @@ export interface SubidMapping {
   newgidmap: string;
   uidArgs: string[];
   gidArgs: string[];
+  /** The caller's first ranges. */
+  uidRange: SubidRange;
+  gidRange: SubidRange;
 }
 
-/** Works out the newuidmap/newgidmap arguments, or throws a one-line error saying what is missing. */
-export function planSubidMapping(uid: number, gid: number): SubidMapping {
+/**
+ * Works out the newuidmap/newgidmap arguments, or throws a one-line error saying what is missing.
+ * `oneToOne`: map the caller and its ranges to themselves (the first namespace of a sealed
+ * sandbox); otherwise root to the caller and 1..N to the ranges (mkosi-sandbox's mapping).
+ */
+export function planSubidMapping(uid: number, gid: number, oneToOne = false): SubidMapping {
   const newuidmap = findHelper("newuidmap");
   const newgidmap = findHelper("newgidmap");
   if (!newuidmap || !newgidmap) {
@@ -78,11 +90,9 @@ export function planSubidMapping(uid: number, gid: number): SubidMapping {
   const who = name ?? String(uid);
   if (!u) throw new Error(`--map-subids: no range for ${who} in /etc/subuid; add one, e.g. usermod --add-subuids 100000-165535 ${who}`);
   if (!g) throw new Error(`--map-subids: no range for ${who} in /etc/subgid; add one, e.g. usermod --add-subgids 100000-165535 ${who}`);
-  return {
-    newuidmap, newgidmap,
-    uidArgs: ["0", String(uid), "1", "1", String(u.start), String(u.count)],
-    gidArgs: ["0", String(gid), "1", "1", String(g.start), String(g.count)],
-  };
+  const args = (id: number, r: SubidRange) =>
+    (oneToOne ? [id, id, 1, r.start, r.start, r.count] : [0, id, 1, 1, r.start, r.count]).map(String);
+  return { newuidmap, newgidmap, uidArgs: args(uid, u), gidArgs: args(gid, g), uidRange: u, gidRange: g };
 }
 
 export interface SubidHelper {
@@ -132,3 +142,29 @@ export function startSubidHelper(m: SubidMapping): SubidHelper {
 }
 
 export const currentIds = () => ({ uid: getuid(), gid: getgid() });
+
+/** Who the command is: real root without a user namespace, the caller mapped to itself, or to root. */
+export type Identity = "host" | "self" | "root";
+
+/** Text for a user namespace's setgroups (null: leave it), uid_map and gid_map. */
+export interface IdMaps {
+  setgroups: "deny" | null;
+  uid: string;
+  gid: string;
+}
+
+const ALL_IDS = "0 0 4294967295";
+
+/** The maps the command's namespace gets: mkosi-sandbox's mapping (real root: every id to itself). */
+export function commandMaps(identity: Identity, uid: number, gid: number, subids: SubidMapping | null): IdMaps {
+  if (identity === "host") return { setgroups: null, uid: ALL_IDS, gid: ALL_IDS };
+  if (subids) {
+    const line = (id: number, r: SubidRange) => `0 ${id} 1\n1 ${r.start} ${r.count}`;
+    return { setgroups: null, uid: line(uid, subids.uidRange), gid: line(gid, subids.gidRange) };
+  }
+  const inner = (id: number) => (identity === "root" ? 0 : id);
+  return { setgroups: "deny", uid: `${inner(uid)} ${uid} 1`, gid: `${inner(gid)} ${gid} 1` };
+}
+
+/** Whether a process can write these maps of its own new namespace (one id: its own). */
+export const selfWritable = (identity: Identity, subids: SubidMapping | null): boolean => identity !== "host" && subids === null;

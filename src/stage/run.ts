@@ -11,19 +11,24 @@ import { assertSingleThreaded, getgid, getuid, sethostname, umask, unshare } fro
 import { mount } from "../sys/mount.ts";
 import { interfaceUp } from "../sys/net.ts";
 import { SetupError } from "./errors.ts";
-import { mapSelf, needsUserNamespace, planSubidMapping, startSubidHelper, type SubidHelper } from "./identity.ts";
+import {
+  commandMaps, identityOf, mapSelf, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
+} from "./identity.ts";
+import { namespaceIdsAt, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
+import { closeQuiet, tryOpen } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
 import { applyOperation, earlyOperation } from "./ops/index.ts";
 import type { StageContext } from "./context.ts";
-import { execCommand, rawStderr } from "./exec.ts";
+import { execCommand, rawStderr, type ExecOptions } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit } from "./init.ts";
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
-import { exit, exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
+import { exit, exitCodeOf, fork, setDumpable, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
-import { namespaceIds, writeStatus } from "./status.ts";
+import { writeStatus } from "./status.ts";
 
 /**
  * Capabilities kept (and raised to ambient so child processes keep them) inside a user
@@ -103,18 +108,24 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   lastCap(); // cached now: /proc may not exist in the new root
   const uid = getuid();
   const gid = getgid();
-  const userns = needsUserNamespace(plan.becomeRoot);
-  const flags = namespaceFlags(plan, userns);
+  const identity = identityOf(plan.becomeRoot);
+  const userns = identity !== "host";
+  const sealed = plan.seal ?? userns;
+  const all = namespaceFlags(plan, userns);
+  // Sealed, the namespaces the command's capabilities act on are made with the seal.
+  const flags = sealed ? all & ~SEAL_NAMESPACES : all;
 
+  let subids: SubidMapping | null = null;
   let helper: SubidHelper | undefined;
   if (userns && plan.mapSubids) {
     try {
-      helper = startSubidHelper(planSubidMapping(uid, gid));
+      subids = planSubidMapping(uid, gid, sealed);
+      helper = startSubidHelper(subids);
     } catch (e) {
       throw new SetupError("map subordinate ids", e);
     }
   }
-  debug(`unshare(${formatNamespaces(flags)})`);
+  debug(`unshare(${formatNamespaces(flags)})${sealed ? `, sealed with unshare(${formatNamespaces(CLONE.NEWUSER | CLONE.NEWNS | (all & SEAL_NAMESPACES))})` : ""}`);
   try {
     unshare(flags);
   } catch (e) {
@@ -125,59 +136,93 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const suppressChown = chownSuppressed(plan, userns);
   if (userns) {
     try {
+      // Sealed, the first namespace maps the caller to itself; the command's mapping comes with the seal.
       if (helper) helper.finish();
-      else mapSelf(plan.becomeRoot, uid, gid);
+      else mapSelf(sealed ? false : plan.becomeRoot, uid, gid);
     } catch (e) {
       throw new SetupError("write uid/gid maps", explainNamespaceError(e));
     }
   }
   trace("namespaces");
-  const namespaces = rt.statusFd === undefined ? {} : namespaceIds();
   if (flags & CLONE.NEWPID) {
     // Only children enter the new PID namespace: this process stays outside and relays
     // signals to the child, which becomes PID 1 and builds the sandbox.
     blockSupervisedSignals();
     const child = fork();
-    if (child > 0) supervise(child, { reapAll: false });
+    if (child > 0) supervisor(() => supervise(child, { reapAll: false }));
     setParentDeathSignal(SIG.KILL);
   }
   if (flags & CLONE.NEWNET) interfaceUp("lo");
-  if (plan.hostname !== null) sethostname(plan.hostname);
+  if (flags & CLONE.NEWUTS && plan.hostname !== null) sethostname(plan.hostname);
   // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
   if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
 
   trace("before workspace");
-  buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
-  if (userns) {
+  const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
+  const caps = userns ? (all & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS) : null;
+  if (caps && !sealed) {
     try {
-      keepCapabilities(flags & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
+      keepCapabilities(caps);
     } catch (e) {
       throw new SetupError("capabilities", e);
     }
   }
   trace("pivot and capabilities");
-  const exec = { umask: callerUmask, suppressChown, statusFd: rt.statusFd };
-  if (rt.statusFd !== undefined) writeStatus(rt.statusFd, { event: "ready", namespaces });
+  const seal: SealSpec | null = sealed
+    ? { maps: commandMaps(identity, uid, gid, subids), selfWritable: selfWritable(identity, subids), namespaces: all & SEAL_NAMESPACES, hostname: plan.hostname, caps, procFd }
+    : null;
+  const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd } };
   // With an output directory something must outlive the command to copy its files: this process.
   const output = dirModes && dirModes.outFd >= 0 ? dirModes : null;
   if (flags & CLONE.NEWPID) {
     // PID 1: fork the command, then reap and forward signals until it ends. Threads were checked
     // before the pivot; the new root may have no /proc to check them again.
     const child = fork(true);
-    if (child === 0) return execCommand(plan, exec);
-    if (!output) supervise(child, { reapAll: true });
-    collectOutput(child, output, true, rt.statusFd, debug);
+    if (child === 0) return startCommand(start);
+    closeQuiet(procFd);
+    if (!output) supervisor(() => supervise(child, { reapAll: true }));
+    supervisor(() => collectOutput(child, output!, true, rt.statusFd, debug));
   }
   if (output) {
     blockSupervisedSignals();
     const child = fork();
     if (child === 0) {
       setParentDeathSignal(SIG.KILL);
-      return execCommand(plan, exec);
+      return startCommand(start);
     }
-    collectOutput(child, output, false, rt.statusFd, debug);
+    closeQuiet(procFd);
+    supervisor(() => collectOutput(child, output, false, rt.statusFd, debug));
   }
-  return execCommand(plan, exec);
+  return startCommand(start);
+}
+
+/** What the process that execs the command needs. */
+interface CommandStart {
+  plan: Plan;
+  seal: SealSpec | null;
+  /** The host's /proc (fd), or -1; closed here. */
+  procFd: number;
+  exec: ExecOptions;
+}
+
+/** In the process that will exec: the seal, the "ready" report with the command's namespaces, the exec. */
+function startCommand(s: CommandStart): never {
+  if (s.seal) {
+    if (s.procFd < 0) throw new SetupError("seal", "the host has no /proc to write the command's id maps through; mount /proc, or use --no-seal");
+    sealInPlace(s.seal);
+  }
+  if (s.exec.statusFd !== undefined) writeStatus(s.exec.statusFd, { event: "ready", namespaces: s.procFd >= 0 ? namespaceIdsAt(s.procFd) : {} });
+  closeQuiet(s.procFd);
+  return execCommand(s.plan, s.exec);
+}
+
+/**
+ * A process of ours that outlives the setup: not dumpable, so a command running as the same user
+ * cannot ptrace it or reach what it holds through /proc/PID/fd, root or cwd.
+ */
+function supervisor(run: () => never): never {
+  setDumpable(false);
+  return run();
 }
 
 export interface RootOptions {
@@ -193,7 +238,7 @@ export interface RootOptions {
  * Builds the new root from `ops` (after their early phase) in a workspace and makes it this
  * process's root: the workspace and the host's root are detached. Runs in a fresh mount namespace.
  */
-export function buildRoot(ops: readonly Operation[], opts: RootOptions): void {
+export function buildRoot(ops: readonly Operation[], opts: RootOptions): { procFd: number } {
   let ws;
   try {
     ws = enterWorkspace();
@@ -216,11 +261,15 @@ export function buildRoot(ops: readonly Operation[], opts: RootOptions): void {
     opts.debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
   }
   trace("operations");
+  // Kept across the pivot: the new root may have no /proc, and the seal and the status report need one.
+  const procFd = tryOpen(`${ws.oldroot}/proc`, O.PATH | O.DIRECTORY);
   try {
     leaveWorkspace(ws);
   } catch (e) {
+    closeQuiet(procFd);
     throw new SetupError("pivot_root into the new root", e);
   }
+  return { procFd };
 }
 
 /**

@@ -73,6 +73,7 @@ export function workerKey(plan: Plan): WorkerKey | null {
     plan.fds.some((fd) => fd >= HIGH_FD) || plan.ops.some((op) => op.kind === "dirmodes");
   if (forked) return null;
   const userns = needsUserNamespace(plan.becomeRoot);
+  if (plan.seal ?? userns) return null; // TODO: sealed sandboxes on the worker
   const identity: Identity = !userns ? "host" : plan.becomeRoot ? "root" : "self";
   const namespaces = namespaceFlags(plan, userns) & PER_SANDBOX;
   return { identity, namespaces, suppressChown: chownSuppressed(plan, userns), suppressSync: plan.suppressSync };

@@ -86,6 +86,34 @@ export function keepCapabilities(keep: readonly number[]): bigint {
   return kept;
 }
 
+/** Every set of this process: what restoreCapabilities() puts back. */
+export interface CapSnapshot extends CapSets {
+  bounding: bigint;
+  ambient: bigint;
+}
+
+export function snapshotCapabilities(): CapSnapshot {
+  const last = lastCap();
+  let bounding = 0n;
+  let ambient = 0n;
+  for (let c = 0; c <= last; c++) {
+    if (boundingHas(c)) bounding |= 1n << BigInt(c);
+    if (ambientIsSet(c)) ambient |= 1n << BigInt(c);
+  }
+  return { ...capget(), bounding, ambient };
+}
+
+/**
+ * Puts back the sets of a snapshot, e.g. after unshare(CLONE_NEWUSER), which grants every
+ * capability in the new namespace: the bounding set is cut to the snapshot's, then the rest.
+ */
+export function restoreCapabilities(s: CapSnapshot): void {
+  const last = lastCap();
+  for (let c = 0; c <= last; c++) if (!(s.bounding & (1n << BigInt(c)))) boundingDrop(c);
+  capset({ effective: s.effective, permitted: s.permitted, inheritable: s.inheritable });
+  for (let c = 0; c <= last; c++) if (s.ambient & (1n << BigInt(c))) ambientRaise(c);
+}
+
 export function capNames(mask: bigint): string[] {
   return Object.entries(CAP).filter(([, n]) => mask & (1n << BigInt(n))).map(([name]) => name.toLowerCase());
 }

@@ -8,6 +8,11 @@ export function open(path: string, flags: number, mode = 0): number {
   return check(libc.open(cstr(path), flags | O.CLOEXEC, mode), "open", path);
 }
 
+/** open() returning -1 instead of throwing. */
+export function tryOpen(path: string, flags: number, mode = 0): number {
+  return libc.open(cstr(path), flags | O.CLOEXEC, mode);
+}
+
 export function close(fd: number): void {
   check(libc.close(fd), "close", `fd ${fd}`);
 }

@@ -74,6 +74,11 @@ export function errno(): number {
   return errnoCell[0]!;
 }
 
+/** Sets errno: a caller that must know whether a later call failed clears it first. */
+export function setErrno(v: number): void {
+  errnoCell[0] = v;
+}
+
 /** Throws SysError when a libc-convention return value (-1 and errno) signals failure. */
 export function check(ret: number, syscall: string, path?: string, dest?: string): number {
   if (ret < 0) throw new SysError(syscall, errnoCell[0]!, path, dest);

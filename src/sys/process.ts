@@ -16,6 +16,19 @@ export function setns(fd: number, nstype = 0, label?: string): void {
   check(libc.setns(fd, nstype), "setns", label);
 }
 
+const NS_GET_USERNS = 0xb701;
+const NS_GET_PARENT = 0xb702;
+
+/** ioctl(NS_GET_PARENT): an fd of the parent of the user (or PID) namespace `fd`; EPERM above our own. */
+export function nsGetParent(fd: number): number {
+  return check(libc.ioctl(fd, NS_GET_PARENT, null), "ioctl(NS_GET_PARENT)", `fd ${fd}`);
+}
+
+/** ioctl(NS_GET_USERNS): an fd of the user namespace that owns namespace `fd`. */
+export function nsGetUserns(fd: number): number {
+  return check(libc.ioctl(fd, NS_GET_USERNS, null), "ioctl(NS_GET_USERNS)", `fd ${fd}`);
+}
+
 export const getpid = (): number => libc.getpid();
 export const getppid = (): number => libc.getppid();
 export const getuid = (): number => libc.getuid();

@@ -246,9 +246,13 @@ describe.each(WHO)("as %s", (who) => {
       expect(readFileSync(`${l.path}/uptime`, "utf8")).toBe("4242.42 1.00\n");
       // A nested sandbox (util-linux unshare here) can mount a procfs thanks to the clean one:
       // without it the lxcfs binds leave no fully visible procfs and the kernel refuses.
-      const nested = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c",
+      // (--no-seal: the command may unmount the clean procfs, which the seal forbids.)
+      const nested = sandbox(who, ["--no-seal", "--read-only-dir", "/usr", "sh", "-c",
         "unshare -Urpf --mount-proc cat /proc/uptime | grep -c '^4242.42'; umount /proc/1/ns && unshare -Urpf --mount-proc true 2>&1"], { env: { BUN_SANDBOX_LXCFS_PROC: l.path } });
       expect(nested.stdout.trim().split("\n")).toEqual(["0", "unshare: mount /proc failed: Operation not permitted"]);
+      const sealed = sandbox(who, ["--seal", "--read-only-dir", "/usr", "sh", "-c",
+        "unshare -Urpf --mount-proc cat /proc/uptime | grep -c '^4242.42'; umount /proc/1/ns 2>/dev/null || echo locked"], { env: { BUN_SANDBOX_LXCFS_PROC: l.path } });
+      expect(sealed.stdout.trim().split("\n")).toEqual(["0", "locked"]);
       // Without lxcfs (the default directory does not exist here) /proc is the kernel's, writable
       // like --proc (a read-only one would refuse /proc/self/uid_map to a nested sandbox).
       const plain = sandbox(who, ["--read-only-dir", "/usr", "sh", "-c", "grep -c MemFree /proc/meminfo; unshare -Urpf --mount-proc echo nested"], { env: { BUN_SANDBOX_LXCFS_PROC: `${l.path}/missing` } });

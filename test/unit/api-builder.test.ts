@@ -28,8 +28,9 @@ describe("sandbox() and toPlan()", () => {
   test("an empty sandbox is emptyPlan() with the command, process.env and cwd /", () => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    expect(sandbox().toPlan(["true"])).toEqual({ ...emptyPlan(), argv: ["true"], env, cwd: "/" });
-    expect(sandbox().toPlan()).toEqual({ ...emptyPlan(), env, cwd: "/" });
+    expect(sandbox().toPlan(["true"])).toEqual({ ...emptyPlan(), argv: ["true"], env, cwd: "/", seal: true });
+    expect(sandbox().toPlan()).toEqual({ ...emptyPlan(), env, cwd: "/", seal: true });
+    expect(sandbox().unsealed().toPlan().seal).toBe(false);
   });
 
   test("the default environment is process.env as it is when toPlan() is called", () => {
@@ -193,7 +194,7 @@ describe("sandbox() and toPlan()", () => {
     (p.ops[1] as { lower: string[] }).lower.push("/c");
     p.env.B = "2";
     p.argv.push("y");
-    expect(b.toPlan(["x"], { env })).toEqual({ ...emptyPlan(), argv: ["x"], env: { A: "1" }, ops: [{ kind: "tmpfs", dst: "/tmp" }, { kind: "overlay", lower: ["/a", "/b"], upper: null, work: null, dst: "/o" }] });
+    expect(b.toPlan(["x"], { env })).toEqual({ ...emptyPlan(), seal: true, argv: ["x"], env: { A: "1" }, ops: [{ kind: "tmpfs", dst: "/tmp" }, { kind: "overlay", lower: ["/a", "/b"], upper: null, work: null, dst: "/o" }] });
     expect(env).toEqual({ A: "1" });
   });
 
@@ -418,12 +419,14 @@ function withoutDefaultModes(p: Plan): Plan {
 
 describe("toArgs", () => {
   test("an empty sandbox has no arguments; the command follows --", () => {
-    expect(sandbox().toArgs()).toEqual([]);
-    expect(sandbox().toArgs(["ls", "-l"])).toEqual(["--", "ls", "-l"]);
+    expect(sandbox().toArgs()).toEqual(["--seal"]);
+    expect(sandbox().toArgs(["ls", "-l"])).toEqual(["--seal", "--", "ls", "-l"]);
+    expect(sandbox().unsealed().toArgs(["ls"])).toEqual(["--no-seal", "--", "ls"]);
   });
 
   test("the exact arguments for every CLI-expressible method", () => {
     expect(everyCliMethod().toArgs(CMD)).toEqual([
+      "--seal",
       "--ro-bind", "/", "/",
       "--bind", "/srv/a", "/a",
       "--bind-try", "/srv/b", "/b",
@@ -452,8 +455,8 @@ describe("toArgs", () => {
   });
 
   test("mapSubids is --map-subids alone (it implies --become-root)", () => {
-    expect(sandbox().mapSubids().toArgs(["id"])).toEqual(["--map-subids", "--", "id"]);
-    expect(sandbox().becomeRoot().mapSubids().toArgs()).toEqual(["--map-subids"]);
+    expect(sandbox().mapSubids().toArgs(["id"])).toEqual(["--seal", "--map-subids", "--", "id"]);
+    expect(sandbox().becomeRoot().mapSubids().toArgs()).toEqual(["--seal", "--map-subids"]);
   });
 
   const libraryOnly: [string, (b: Sandbox) => Sandbox, string, RegExp][] = [
@@ -475,13 +478,13 @@ describe("toArgs", () => {
 
   test("tmpfs size and mode and a dir mode become --size/--perms before the option", () => {
     expect(sandbox().tmpfs("/t", { size: 4096, mode: 0o700 }).dir("/d", { mode: 0o750 }).toArgs()).toEqual([
-      "--size", "4096", "--perms", "0700", "--tmpfs", "/t", "--perms", "0750", "--dir", "/d",
+      "--seal", "--size", "4096", "--perms", "0700", "--tmpfs", "/t", "--perms", "0750", "--dir", "/d",
     ]);
   });
 
   test("a tmpfs or dir mode equal to the default is expressible", () => {
     expect(sandbox().tmpfs("/tmp", { mode: 0o1777 }).tmpfs("/t", { mode: 0o755 }).dir("/d", { mode: 0o755 }).toArgs())
-      .toEqual(["--tmpfs", "/tmp", "--tmpfs", "/t", "--dir", "/d"]);
+      .toEqual(["--seal", "--tmpfs", "/tmp", "--tmpfs", "/t", "--dir", "/d"]);
   });
 
   test("the CLI parses toArgs() back into the plan toPlan() gives", () => {
@@ -504,7 +507,7 @@ describe("toArgs", () => {
   test("toArgs() does not depend on process.env", () => {
     process.env.API_TEST_IGNORED = "1";
     try {
-      expect(sandbox().setenv("A", "1").toArgs()).toEqual(["--setenv", "A", "1"]);
+      expect(sandbox().setenv("A", "1").toArgs()).toEqual(["--seal", "--setenv", "A", "1"]);
     } finally {
       delete process.env.API_TEST_IGNORED;
     }

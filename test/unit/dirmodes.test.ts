@@ -349,7 +349,7 @@ describe("library builder", () => {
   test("toArgs gives the same plan back through the CLI parser; fromPlan keeps the settings", () => {
     const box = sandbox().dirMode("/tmp/x", "full-access").dirMode("/usr", "hidden").tmpfsSize("50%").outputDir("/o");
     const args = box.toArgs(["make"]);
-    expect(args).toEqual(["--full-access-dir", "/tmp/x", "--hidden-dir", "/usr", "--tmpfs-size", "50%", "--output-dir", "/o", "--", "make"]);
+    expect(args).toEqual(["--seal", "--full-access-dir", "/tmp/x", "--hidden-dir", "/usr", "--tmpfs-size", "50%", "--output-dir", "/o", "--", "make"]);
     const parsed = parseArgs({ argv: args, env: {}, cwd: "/", tty: null, fds: [] });
     expect(parsed.kind === "run" && parsed.plan.ops).toEqual(box.toPlan(["make"]).ops);
     const again = sandbox.fromPlan(box.toPlan());

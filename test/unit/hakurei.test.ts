@@ -315,7 +315,7 @@ describe("library builder", () => {
       .symlink("/host/link", "/l", { dereference: true }).remountRo("/usr").remount("/x", "nosuid,rec").chmod("/x", 0o1777);
     const args = box.toArgs(["true"]);
     expect(args).toEqual([
-      "--size", "8192", "--perms", "0700", "--tmpfs", "/t", "--tmpfs", "/tmp", "--perms", "0711", "--dir", "/d",
+      "--seal", "--size", "8192", "--perms", "0700", "--tmpfs", "/t", "--tmpfs", "/tmp", "--perms", "0711", "--dir", "/d",
       "--dev", "/dev", "--mqueue", "/dev/mqueue", "--mqueue", "/m", "--copy-symlink", "/host/link", "/l",
       "--remount-ro", "/usr", "--remount", "nosuid,rec", "/x", "--chmod", "1777", "/x", "--unshare-ipc", "--", "true",
     ]);
