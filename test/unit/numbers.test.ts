@@ -85,7 +85,7 @@ describe("syscall numbers", () => {
     for (const arch of ["x86_64", "aarch64"] as const) {
       for (const [name, nr] of Object.entries(SYSCALLS[arch])) {
         const expected = name === "open_tree_attr" ? 467 : headers[arch].get(name);
-        expect([arch, name, nr]).toEqual([arch, name, expected]);
+        expect([arch, name, nr] as unknown[]).toEqual([arch, name, expected]);
       }
     }
   });
