@@ -218,7 +218,7 @@ export function landlockStatus(): LandlockStatus {
   return status;
 }
 
-/** The Landlock ABI version of this kernel; 0 without Landlock (ENOSYS) or with it disabled at boot (EOPNOTSUPP). */
+/** The Landlock ABI of this kernel (capped by BUN_SANDBOX_LANDLOCK_ABI); 0 without Landlock (ENOSYS) or with it disabled at boot (EOPNOTSUPP). */
 export function landlockAbi(): number {
   return landlockStatus().abi;
 }
