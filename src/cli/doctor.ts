@@ -11,6 +11,7 @@ import { pidfdBindings, clone3Binding } from "../sys/process.ts";
 import { fdBindings } from "../sys/fd.ts";
 import { seccompBinding } from "../sys/seccomp.ts";
 import { keyctlBinding } from "../sys/keyring.ts";
+import { describeAbi, landlockStatus, type LandlockStatus } from "../sys/landlock.ts";
 import { SysError } from "../sys/error.ts";
 import { errnoName } from "../sys/errno.ts";
 import { kernelRelease, usernsRestrictions } from "../stage/explain.ts";
@@ -70,6 +71,7 @@ export interface DoctorReport {
   calls: Record<string, "libc" | "syscall" | "missing" | "libseccomp" | "libkeyutils">;
   libseccomp: boolean;
   libkeyutils: boolean;
+  landlock: LandlockStatus;
   canSandbox: boolean;
   reason: string | null;
   fix: string | null;
@@ -130,6 +132,7 @@ export function doctorReport(): DoctorReport {
     calls,
     libseccomp: seccomp,
     libkeyutils: keyutils,
+    landlock: landlockStatus(),
     canSandbox,
     reason,
     fix,
@@ -152,6 +155,7 @@ export function formatDoctor(r: DoctorReport): string {
     `overlayfs in userns:    ${yes(r.overlayInUserns.works, r.overlayInUserns.error)}`,
     `libseccomp:             ${r.libseccomp ? "yes" : "no (own BPF filter is used)"}`,
     `libkeyutils:            ${r.libkeyutils ? "yes" : "no (raw keyctl is used)"}`,
+    `landlock:               ${r.landlock.abi > 0 ? `ABI ${r.landlock.abi} (${describeAbi(r.landlock.abi)})` : `unavailable (${r.landlock.reason})`}`,
     `calls:                  ${Object.entries(r.calls).map(([k, v]) => `${k}=${v}`).join(" ")}`,
     r.canSandbox ? "result:                 a sandbox can be made" : `result:                 no sandbox possible: ${r.reason}\nfix:                    ${r.fix}`,
   ];

@@ -94,6 +94,13 @@ export function statOrThrow(path: string, follow = true): FileStat {
   return r;
 }
 
+/** fstat(2) as statx(fd, "", AT_EMPTY_PATH); works on O_PATH fds too. */
+export function fstat(fd: number, label = `fd ${fd}`): FileStat {
+  const r = statAt("", AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, fd);
+  if (typeof r === "number") throw new SysError("fstat", r, label);
+  return r;
+}
+
 export function exists(path: string): boolean {
   return stat(path) !== null;
 }

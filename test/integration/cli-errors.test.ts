@@ -2,7 +2,9 @@
 // the error names the call and the fix, or the fallback path does the job.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { dlopen, FFIType } from "bun:ffi";
 import { BIN, BUN, FALLBACKS, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO } from "../support/run.ts";
+import { describeAbi } from "../../src/sys/landlock.ts";
 
 const FILTER = `${ROOT}/test/fixtures/errno-filter.ts`;
 const RO = ["--ro-bind", "/", "/"];
@@ -72,7 +74,14 @@ test.skipIf(!IS_ROOT)("mounts made inside never propagate back to the host", () 
   expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("bsb-prop");
 });
 
+/** landlock_create_ruleset(NULL, 0, VERSION) asked here, not through src/sys: the kernel's Landlock ABI, 0 without. */
+function kernelLandlockAbi(): number {
+  const { symbols } = dlopen("libc.so.6", { syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64_fast } });
+  return Math.max(0, Number(symbols.syscall(444, 0, 0, 1)));
+}
+
 describe("--doctor", () => {
+  const landlockAbi = kernelLandlockAbi();
   test.each(WHO)("as %s: reports a machine where a sandbox can be made, in words and as JSON", (who) => {
     const words = sandbox(who, ["--doctor"]);
     expect(words.code).toBe(0);
@@ -91,6 +100,20 @@ describe("--doctor", () => {
     expect(r.libkeyutils).toBe(!FALLBACKS);
     expect(r.calls.open_tree).toBe(FALLBACKS ? "syscall" : "libc");
     expect(r.calls.openat2).toBe("syscall");
+    expect(r.landlock).toEqual({ abi: landlockAbi, reason: landlockAbi > 0 ? null : expect.any(String) });
+    if (landlockAbi > 0) expect(words.stdout).toContain(`\nlandlock:               ABI ${landlockAbi} (${describeAbi(landlockAbi)})\n`);
+    else expect(words.stdout).toContain("\nlandlock:               unavailable (");
+  });
+
+  test.each(WHO)("as %s: with BUN_SANDBOX_LANDLOCK_ABI=0 Landlock is reported unavailable, with the reason", (who) => {
+    const env = { BUN_SANDBOX_LANDLOCK_ABI: "0" };
+    const words = sandbox(who, ["--doctor"], { env });
+    expect(words.code).toBe(0);
+    const reason = landlockAbi > 0 ? "BUN_SANDBOX_LANDLOCK_ABI=0 pretends this kernel has none" : "";
+    expect(words.stdout).toContain(`\nlandlock:               unavailable (${reason}`);
+    const json = JSON.parse(sandbox(who, ["--doctor", "--json"], { env }).stdout);
+    expect(json.landlock.abi).toBe(0);
+    if (landlockAbi > 0) expect(json.landlock.reason).toBe(reason);
   });
 
   test.each(WHO)("as %s: where namespaces are refused it exits 1 with the reason and the fix", (who) => {

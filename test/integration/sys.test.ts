@@ -7,11 +7,13 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { spawnSync } from "bun";
+import { dlopen, FFIType } from "bun:ffi";
 import { FALLBACKS, ids, tempDir, WHO, type Who } from "../support/run.ts";
 import { buildProbe, probe, type Observed, type ProbeResult } from "../support/probe.ts";
 import { Errno } from "../../src/sys/errno.ts";
 import { FS_MAGIC } from "../../src/sys/mount.ts";
 import { CAP } from "../../src/sys/caps.ts";
+import { LANDLOCK_FILE_RIGHTS, fsRightsForAbi } from "../../src/sys/landlock.ts";
 
 beforeAll(() => {
   buildProbe();
@@ -51,7 +53,8 @@ function sysError(o: Observed, code: keyof typeof Errno, fields: Record<string, 
 
 /** Calls glibc 2.36 wraps (clone3, openat2, keyctl and seccomp it does not). */
 const GLIBC_236_WRAPPERS = ["open_tree", "move_mount", "mount_setattr", "fsopen", "fsconfig", "fsmount", "fspick", "pidfd_open", "pidfd_send_signal", "close_range"];
-const NEVER_WRAPPED = ["clone3", "seccomp", "keyctl"]; // src/sys binds these to syscall() by design
+const LANDLOCK_CALLS = ["landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"];
+const NEVER_WRAPPED = ["clone3", "seccomp", "keyctl", ...LANDLOCK_CALLS]; // src/sys binds these to syscall() by design
 
 /** Whether the dynamic linker can find `soname`, asked independently of src/sys. */
 function machineHasLib(soname: string): boolean {
@@ -92,7 +95,7 @@ describe("bindings", () => {
       if (major! > 2 || (major === 2 && minor! >= 36)) {
         for (const name of GLIBC_236_WRAPPERS) expect([name, o.libcHas[name]]).toEqual([name, true]);
       }
-      for (const name of ["clone3", "keyctl", "seccomp"]) expect([name, o.libcHas[name]]).toEqual([name, false]);
+      for (const name of ["clone3", "keyctl", "seccomp", ...LANDLOCK_CALLS]) expect([name, o.libcHas[name]]).toEqual([name, false]);
       for (const [name, via] of Object.entries(o.via as Record<string, string>)) {
         expect([name, via]).toEqual([name, expectedVia(name)]);
       }
@@ -597,6 +600,142 @@ describe("net", () => {
         expect(o.after.ioctl & 1).toBe(1);
         expect(o.after.operstate).not.toBe("down");
         sysError(o.missing, "ENODEV", { syscall: "ioctl(SIOCGIFFLAGS)", path: "nonexistent0" });
+      });
+    });
+  }
+});
+
+// 16. Landlock ---------------------------------------------------------------------------------------
+
+/** The kernel's Landlock ABI, asked here with landlock_create_ruleset(NULL, 0, VERSION) (444 on both architectures), not through src/sys. */
+function kernelLandlockAbi(): number {
+  const { symbols } = dlopen("libc.so.6", { syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64_fast } });
+  const r = Number(symbols.syscall(444, 0, 0, 1));
+  return r < 0 ? 0 : r;
+}
+
+describe("landlock", () => {
+  const ABI = kernelLandlockAbi();
+  const READ_ONLY = "13"; // READ_FILE | READ_DIR | EXECUTE
+  for (const who of WHO) {
+    test(`landlockAbi() is the kernel's (${ABI}), through syscall(); BUN_SANDBOX_LANDLOCK_ABI caps it, 0 pretends none [${who}]`, () => {
+      const o = ok(probe(who, "landlock-status"));
+      expect(o.status).toEqual({ abi: ABI, reason: null });
+      expect(o.abi).toBe(ABI);
+      expect(o.via).toEqual(Object.fromEntries(LANDLOCK_CALLS.map((n) => [n, "syscall"])));
+      if (ABI > 0) expect(o.created.value).toBeGreaterThanOrEqual(0);
+      expect(ok(probe(who, "landlock-status", [], { BUN_SANDBOX_LANDLOCK_ABI: "3" })).status).toEqual({ abi: Math.min(3, ABI), reason: null });
+      expect(ok(probe(who, "landlock-status", [], { BUN_SANDBOX_LANDLOCK_ABI: "99" })).status).toEqual({ abi: ABI, reason: null });
+      expect(ok(probe(who, "landlock-status", [], { BUN_SANDBOX_LANDLOCK_ABI: "x" })).status).toEqual({ abi: ABI, reason: null });
+      const none = ok(probe(who, "landlock-status", [], { BUN_SANDBOX_LANDLOCK_ABI: "0" }));
+      expect(none.abi).toBe(0);
+      if (ABI > 0) expect(none.status.reason).toBe("BUN_SANDBOX_LANDLOCK_ABI=0 pretends this kernel has none");
+      sysError(none.created, "ENOSYS", { syscall: "landlock_create_ruleset" });
+      expect(none.created.message).toEndWith(`; ${none.status.reason}`);
+    });
+
+    test.skipIf(ABI < 1)(`file rights: writes only beneath the rule's dir, reads everywhere; a file rule drops directory-only rights [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const o = ok(probe(who, "landlock-fs", [dir]));
+        const all = fsRightsForAbi(ABI);
+        const fileRights = String(all & LANDLOCK_FILE_RIGHTS);
+        // The kernel itself refuses directory-only rights on a file; addPathRule dropped them.
+        expect(o.rawFileRule).toEqual({ ret: -1, errno: Errno.EINVAL });
+        expect(o.viaFd).toEqual({ ok: true, value: fileRights });
+        const r = o.restricted;
+        expect(r.code).toBe(0);
+        expect(r.setup).toEqual({ ok: true, value: { root: READ_ONLY, rw: String(all), file: fileRights } });
+        expect(r.nnp).toBe("1");
+        expect(r.writeInside).toEqual({ ok: true, value: null });
+        sysError(r.createOutside, "EACCES", { syscall: "open", path: `${dir}/other/made` });
+        expect(r.readOutside).toEqual({ ok: true, value: "outside" });
+        expect(r.appendRuledFile).toEqual({ ok: true, value: null });
+        sysError(r.appendOtherFile, "EACCES", { syscall: "open", path: `${dir}/other/locked` });
+        expect(o.madeAfterRestricted).toBe(false);
+        // Control: the same child unrestricted can do all of it.
+        const c = o.control;
+        expect(c.setup).toBeNull();
+        expect(c.createOutside).toEqual({ ok: true, value: null });
+        expect(c.appendOtherFile).toEqual({ ok: true, value: null });
+        expect(c.readOutside).toEqual({ ok: true, value: "outside+" }); // with the restricted child's append
+        expect(o.madeAfterControl).toBe(true);
+      });
+    });
+
+    test.skipIf(ABI < 6)(`signal scoping: kill(pid, 0) of the probe or a sibling is EPERM, of a child made inside works [${who}]`, () => {
+      const o = ok(probe(who, "landlock-signal"));
+      const r = o.restricted;
+      expect(r.setup).toEqual({ ok: true, value: null });
+      sysError(r.parent, "EPERM", { syscall: "kill" });
+      sysError(r.sibling, "EPERM", { syscall: "kill" });
+      expect(r.ownChild).toEqual({ ok: true, value: null });
+      expect(o.control).toMatchObject({ code: 0, parent: { ok: true }, sibling: { ok: true }, ownChild: { ok: true } });
+    });
+
+    test.skipIf(ABI < 6)(`abstract unix socket scoping: connect to a listener from outside the domain is EPERM, to one made inside works [${who}]`, () => {
+      const o = ok(probe(who, "landlock-unix"));
+      const r = o.restricted;
+      expect(r.setup).toEqual({ ok: true, value: null });
+      sysError(r.outside, "EPERM", { syscall: "connect" });
+      expect(r.outside.path).toStartWith("@bsb-landlock-");
+      expect(r.inside).toEqual({ ok: true, value: null });
+      expect(o.control).toMatchObject({ code: 0, outside: { ok: true }, inside: { ok: true } });
+    });
+
+    test.skipIf(ABI < 4)(`TCP: with CONNECT_TCP handled, connect works to the ruled loopback port only (EACCES on another) [${who}]`, () => {
+      const o = ok(probe(who, "landlock-tcp"));
+      const [allowed, other] = o.ports;
+      expect(allowed).not.toBe(other);
+      const r = o.restricted;
+      expect(r.setup).toEqual({ ok: true, value: "2" });
+      expect(r.allowed).toEqual({ ok: true, value: null });
+      sysError(r.other, "EACCES", { syscall: "connect", path: `127.0.0.1:${other}` });
+      expect(o.control).toMatchObject({ code: 0, allowed: { ok: true }, other: { ok: true } });
+    });
+
+    test.skipIf(ABI < 6)(`"everything" is cut to the ABI: with BUN_SANDBOX_LANDLOCK_ABI=3 the 8-byte struct still restricts files but no ioctl, TCP or signal [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const full = ok(probe(who, "landlock-everything", [dir]));
+        expect(full.abi).toBe(ABI);
+        expect(full.attrSize).toBe(24);
+        const f = full.restricted;
+        expect(f.setup).toEqual({ ok: true, value: [READ_ONLY, String(fsRightsForAbi(ABI))] });
+        expect(f.writeInside).toEqual({ ok: true, value: null });
+        sysError(f.createOutside, "EACCES");
+        expect(f.devIoctlErrno).toBe(Errno.EACCES);
+        sysError(f.killParent, "EPERM", { syscall: "kill" });
+        sysError(f.tcpConnect, "EACCES", { syscall: "connect" });
+        expect(full.control).toMatchObject({ createOutside: { ok: true }, devIoctlErrno: Errno.ENOTTY, killParent: { ok: true }, tcpConnect: { ok: true } });
+      });
+      withTemp(who, (dir) => {
+        const capped = ok(probe(who, "landlock-everything", [dir], { BUN_SANDBOX_LANDLOCK_ABI: "3" }));
+        expect(capped.status).toEqual({ abi: 3, reason: null });
+        expect(capped.attrSize).toBe(8);
+        const c = capped.restricted;
+        expect(c.setup).toEqual({ ok: true, value: [READ_ONLY, String(fsRightsForAbi(3))] });
+        expect(c.writeInside).toEqual({ ok: true, value: null });
+        sysError(c.createOutside, "EACCES", { syscall: "open", path: `${dir}/other/made` });
+        expect(c.readOutside).toEqual({ ok: true, value: "outside" });
+        expect(c.devIoctlErrno).toBe(Errno.ENOTTY); // IOCTL_DEV (ABI 5) not handled
+        expect(c.killParent).toEqual({ ok: true, value: null }); // no scoping (ABI 6)
+        expect(c.tcpConnect).toEqual({ ok: true, value: null }); // no TCP rights (ABI 4)
+      });
+    });
+
+    test.skipIf(ABI < 1)(`restrictSelf without no_new_privs: ${who === "root" ? "allowed with CAP_SYS_ADMIN" : "EPERM naming no_new_privs"} [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const o = ok(probe(who, "landlock-nnp", [dir]));
+        expect(o.probeNnp).toBe(0);
+        const r = o.restricted;
+        expect(r.nnp).toBe("0");
+        if (who === "root") {
+          expect(r.setup).toEqual({ ok: true, value: null });
+          sysError(r.create, "EACCES", { path: `${dir}/made` });
+        } else {
+          sysError(r.setup, "EPERM", { syscall: "landlock_restrict_self" });
+          expect(r.setup.message).toContain("; Landlock needs no_new_privs (prctl PR_SET_NO_NEW_PRIVS, setNoNewPrivs()) or CAP_SYS_ADMIN");
+          expect(r.create).toBeUndefined();
+        }
       });
     });
   }
