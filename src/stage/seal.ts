@@ -11,7 +11,7 @@
 import { CLONE } from "../sys/flags.ts";
 import { openAt, readlinkAt } from "../sys/fs.ts";
 import { closeQuiet, write } from "../sys/fd.ts";
-import { getpid, sethostname, unshare } from "../sys/process.ts";
+import { sethostname, unshare } from "../sys/process.ts";
 import { mount } from "../sys/mount.ts";
 import { MS, O } from "../sys/flags.ts";
 import { interfaceUp } from "../sys/net.ts";
@@ -42,7 +42,8 @@ export const SEAL_NAMESPACES = CLONE.NEWNET | CLONE.NEWUTS | CLONE.NEWCGROUP;
 export function sealInPlace(spec: SealSpec): void {
   const flags = CLONE.NEWUSER | CLONE.NEWNS | spec.namespaces;
   // A helper cloned now stays in the first namespace, where it may write a map of many ids.
-  const helper = spec.selfWritable ? null : mapWriter(spec.procFd, getpid(), spec.maps);
+  // Our pid as the host's /proc knows it (in a PID namespace getpid() gives the inner one).
+  const helper = spec.selfWritable ? null : mapWriter(spec.procFd, readlinkAt(spec.procFd, "self"), spec.maps);
   // A new user namespace grants every capability in it; the command keeps the sets it would have had.
   const before = spec.caps ? null : snapshotCapabilities();
   try {
@@ -91,7 +92,7 @@ export function writeMaps(procFd: number, pid: string, maps: IdMaps): void {
  * maps of `pid` once released: the kernel lets only a writer in the parent namespace with
  * CAP_SETUID there write a map of more than its own id.
  */
-function mapWriter(procFd: number, pid: number, maps: IdMaps): ChainHandle {
+function mapWriter(procFd: number, pid: string, maps: IdMaps): ChainHandle {
   // Steps cannot see results, so each file is opened as fd 0 of the helper's own fd table: made
   // free first (dup3 over it, then close, both succeed whether or not 0 was open).
   const then = new SyscallChain().call("dup3", procFd, 0, 0).call("close", 0);
@@ -105,12 +106,12 @@ function mapWriter(procFd: number, pid: number, maps: IdMaps): ChainHandle {
   return startChain({ flags: 0, setup: new SyscallChain(), then });
 }
 
-/** The namespace ids of this process, read through the host's /proc (fd). */
-export function namespaceIdsAt(procFd: number): Record<string, string> {
+/** The namespace ids of a process ("self", or a pid), read through the host's /proc (fd). */
+export function namespaceIdsAt(procFd: number, pid: number | "self" = "self"): Record<string, string> {
   const out: Record<string, string> = {};
   for (const ns of ["user", "mnt", "pid", "net", "ipc", "uts", "cgroup"]) {
     try {
-      out[ns] = readlinkAt(procFd, `self/ns/${ns === "pid" ? "pid_for_children" : ns}`);
+      out[ns] = readlinkAt(procFd, `${pid}/ns/${ns === "pid" ? "pid_for_children" : ns}`);
     } catch {
       // a kernel without that namespace
     }

@@ -1,18 +1,22 @@
 // A namespace worker: a child of the stage server that builds many sandboxes without forking.
 //
 // Forking the ~50 MiB Bun process per sandbox and exec'ing from the copy costs milliseconds of
-// page-table copying and tear-down. The worker instead makes its user namespace once (when one is
-// needed) and, for each request, unshares a fresh mount namespace (and network, IPC, UTS and
-// cgroup namespaces when its key says so), builds the new root in it (the same code as the
-// stage), posix_spawns the command (a vfork-style clone, no copy) and setns()es back into its
-// base namespaces for the next request. Its capabilities in its own user namespace are what
-// allow the setns back. A seccomp filter, if any, is loaded into the worker once and inherited.
+// page-table copying and tear-down. The worker instead makes its user namespace once (mapping
+// the caller to itself; as real root none), and for each request unshares a fresh mount
+// namespace, builds the new root in it (the same code as the stage), and starts the command
+// with a syscall chain (src/sys/syscallchain.ts): a CLONE_VM child made by clone(2) with a user
+// namespace of its own and a copy of the mount namespace, so every sandbox is sealed (its
+// mounts are locked, see seal.ts) and no two sandboxes share a user namespace: one cannot
+// setns into or ptrace another, and none can reach the worker. The worker writes the child's
+// id maps (mkosi-sandbox's mapping, as the forked stage gives it), the child sets its
+// capabilities, seccomp filter and fds, and execs; the worker then setns()es back to its base
+// mount namespace for the next request.
 //
-// Sandboxes of one worker share its user namespace (the same id mapping). A PID namespace,
-// --map-subids, a new keyring, fd packing, --suspend, directory modes and --debug still go
-// through a forked stage (see workerKey). Any failure before the command runs hands the request
-// back to the server unchanged, which then runs it the forked way: that path produces the error
-// with its usual message, so the two paths never disagree on errors.
+// A PID namespace, --map-subids, a new keyring, fd packing, --suspend, directory modes, a private
+// mqueue, --debug and unsealed plans still go through a forked stage (see workerKey). Any
+// failure before the command runs hands the request back to the server unchanged, which then
+// runs it the forked way: that path produces the error with its usual message, so the two paths
+// never disagree on errors.
 //
 // Protocol on the worker's socket: the server sends requests exactly as it received them, or
 // HOST_GONE when the host went away (dieWithParent sandboxes are then killed); EOF retires the
@@ -24,37 +28,32 @@ import type { Plan } from "../plan/types.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, O } from "../sys/flags.ts";
 import { closeAllExcept, closeQuiet, F, fcntl, open } from "../sys/fd.ts";
-import { keepCapabilities, lastCap } from "../sys/caps.ts";
+import { lastCap, snapshotCapabilities, type CapSnapshot } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
-  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, pidfdOpen, setDumpable, sethostname, setns,
-  umask, unshare, waitpid, WNOHANG,
+  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, setDumpable, setns, umask, unshare, waitpid, WNOHANG,
 } from "../sys/process.ts";
 import { poll, POLLERR, POLLHUP, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
-import { canCloseFrom, posixSpawn } from "../sys/spawn.ts";
-import { readdir, stat } from "../sys/fs.ts";
+import { chainSupported, spawnChain, type ChainChild } from "../sys/syscallchain.ts";
+import { stat } from "../sys/fs.ts";
 import { SIG } from "../sys/signals.ts";
-import { interfaceUp } from "../sys/net.ts";
-import { suppressSyscalls } from "../sys/seccomp.ts";
-import { mapSelf, needsUserNamespace } from "./identity.ts";
+import { buildSuppressFilter, CHOWN_SYSCALLS, encodeFilter, resolveSyscalls, SYNC_SYSCALLS } from "../sys/seccomp.ts";
+import { hostArch } from "../sys/numbers.ts";
+import { commandMaps, mapSelf, needsUserNamespace } from "./identity.ts";
 import { walkPath } from "./resolve.ts";
 import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
-import { namespaceIds, writeStatus } from "./status.ts";
-
-/** Who the command is: real root without a user namespace, the caller mapped to itself, or to root. */
-export type Identity = "host" | "self" | "root";
+import { writeStatus } from "./status.ts";
+import { namespaceIdsAt, writeMaps, SEAL_NAMESPACES } from "./seal.ts";
+import { commandChain, uniformCaps, type CapTarget } from "./commandchain.ts";
 
 /**
- * What a worker is made with, once: the identity its user namespace gives, the namespaces it
- * makes afresh for each sandbox beside the mount namespace (network, IPC, UTS, cgroup), and the
- * seccomp filter it carries (inherited by every command it starts).
+ * Which worker a plan runs in: as real root the worker stays in the host's user namespace
+ * ("host"); otherwise it has one of its own mapping the caller to itself ("userns"), from which
+ * both the caller's own mapping and --become-root are given to commands.
  */
 export interface WorkerKey {
-  identity: Identity;
-  namespaces: number;
-  suppressChown: boolean;
-  suppressSync: boolean;
+  kind: "host" | "userns";
 }
 
 export const HOST_GONE = "H";
@@ -62,21 +61,15 @@ export const READY = "R";
 const GC_EVERY = 256;
 /** fds the command gets are below this; the worker parks received fds at or above it. */
 const HIGH_FD = 1000;
-/** Namespaces a worker can make per sandbox and leave again with setns. */
-const PER_SANDBOX = CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWCGROUP;
-const NS_FILES: [flag: number, name: string][] = [[CLONE.NEWNET, "net"], [CLONE.NEWIPC, "ipc"], [CLONE.NEWUTS, "uts"], [CLONE.NEWCGROUP, "cgroup"]];
 
 /** The worker a plan can run in; null: it needs a forked stage. */
 export function workerKey(plan: Plan): WorkerKey | null {
   const forked =
     plan.unsharePid || plan.mapSubids || plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
-    plan.fds.some((fd) => fd >= HIGH_FD) || plan.ops.some((op) => op.kind === "dirmodes");
-  if (forked) return null;
-  const userns = needsUserNamespace(plan.becomeRoot);
-  if (plan.seal ?? userns) return null; // TODO: sealed sandboxes on the worker
-  const identity: Identity = !userns ? "host" : plan.becomeRoot ? "root" : "self";
-  const namespaces = namespaceFlags(plan, userns) & PER_SANDBOX;
-  return { identity, namespaces, suppressChown: chownSuppressed(plan, userns), suppressSync: plan.suppressSync };
+    plan.seal === false || plan.fds.some((fd) => fd >= HIGH_FD) ||
+    plan.ops.some((op) => op.kind === "dirmodes" || op.kind === "mqueue" || (op.kind === "dev" && op.mqueue === true));
+  if (forked || !chainSupported()) return null;
+  return { kind: needsUserNamespace(plan.becomeRoot) ? "userns" : "host" };
 }
 
 /** Host paths a plan's setup looks up (sources of binds, overlay layers, links to read). */
@@ -110,19 +103,20 @@ export function reachesAny(path: string, mountPoints: readonly string[], readLin
   }
 }
 
-export const keyName = (k: WorkerKey): string => `${k.identity}/${k.namespaces}/${Number(k.suppressChown)}${Number(k.suppressSync)}`;
-
-/** The worker's base namespaces, to return to after each sandbox. */
-interface Base {
-  mnt: number;
-  others: [flag: number, fd: number][];
-}
+export const keyName = (k: WorkerKey): string => k.kind;
 
 interface Sandbox {
   pid: number;
   pidfd: number;
   statusFd: number;
   dieWithParent: boolean;
+}
+
+/** What the worker keeps from its start: its base mount namespace, and as real root its capabilities. */
+interface Base {
+  mnt: number;
+  /** The command's capability sets as real root (the worker's own); null in a user namespace. */
+  hostCaps: CapSnapshot | null;
 }
 
 /** The worker's life, in the forked child; `sock` is its end of the socket to the server. */
@@ -206,32 +200,46 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
   }
 }
 
-/** Set when the worker could not return to its base namespaces: it builds nothing more. */
+/** Set when the worker could not return to its base mount namespace: it builds nothing more. */
 let stranded = false;
 
 /**
- * The namespaces every sandbox of this worker starts from: its own user namespace (unless real
- * root), and a mount namespace plus one of each per-sandbox kind that it returns to; then the
- * capabilities and the seccomp filter the commands inherit.
+ * The worker's base: a mount namespace of its own (a copy of the host's) that each sandbox's
+ * starts from, inside a user namespace mapping the caller to itself unless real root. The
+ * worker keeps every capability there; each command gets its own sets from its chain.
  */
 function enterBase(key: WorkerKey): Base {
   const uid = getuid();
   const gid = getgid();
   lastCap(); // cached while /proc is reachable
-  if (key.identity === "host") {
-    unshare(CLONE.NEWNS | key.namespaces);
+  const hostCaps = key.kind === "host" ? snapshotCapabilities() : null;
+  if (key.kind === "host") {
+    unshare(CLONE.NEWNS);
     mount(null, "/", null, MS.SLAVE | MS.REC);
   } else {
-    unshare(CLONE.NEWUSER | CLONE.NEWNS | key.namespaces);
-    mapSelf(key.identity === "root", uid, gid);
-    keepCapabilities(key.namespaces & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
+    unshare(CLONE.NEWUSER | CLONE.NEWNS);
+    mapSelf(false, uid, gid);
   }
-  const base: Base = {
-    mnt: open("/proc/self/ns/mnt", O.RDONLY),
-    others: NS_FILES.filter(([flag]) => key.namespaces & flag).map(([flag, name]) => [flag, open(`/proc/self/ns/${name}`, O.RDONLY)]),
-  };
-  suppressSyscalls({ chown: key.suppressChown, sync: key.suppressSync });
-  return base;
+  return { mnt: open("/proc/self/ns/mnt", O.RDONLY), hostCaps };
+}
+
+/** Compiled seccomp filters by what they suppress; kept alive for the children that load them. */
+const filters = new Map<string, Uint8Array>();
+
+function suppressFilter(chown: boolean, sync: boolean): Uint8Array | null {
+  const names = [...(chown ? CHOWN_SYSCALLS : []), ...(sync ? SYNC_SYSCALLS : [])];
+  const arch = hostArch();
+  if (names.length === 0 || arch === null) return null;
+  const key = `${chown}/${sync}`;
+  let f = filters.get(key);
+  if (!f) filters.set(key, (f = encodeFilter(buildSuppressFilter(resolveSyscalls(names, arch), arch))));
+  return f;
+}
+
+/** The capability sets of a plan's command: mkosi-sandbox's kept set, or as real root the worker's own. */
+function commandCaps(plan: Plan, base: Base, netns: boolean): CapTarget {
+  if (base.hostCaps) return base.hostCaps;
+  return uniformCaps(netns ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
 }
 
 /** Builds one sandbox and starts its command; null when anything failed (nothing is left running). */
@@ -248,64 +256,100 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
   }
   if (!("plan" in req) || stranded) return null;
   const plan = req.plan;
-  let pid = -1;
-  let pidfd = -1;
-  let namespaces: Record<string, string> | undefined;
+  let child: ChainChild | null = null;
+  let namespaces: Record<string, string> = {};
   try {
     const ops = earlyPhase(optimizeOperations(plan.ops));
-    // Listed while /proc is reachable; only needed where libc cannot close fds by range.
-    const openFds = canCloseFrom() ? [] : readdir("/proc/self/fd").map(Number);
-    unshare(CLONE.NEWNS | key.namespaces);
+    unshare(CLONE.NEWNS);
     try {
-      namespaces = namespaceIds();
-      if (key.namespaces & CLONE.NEWNET) interfaceUp("lo");
-      if (plan.hostname !== null) sethostname(plan.hostname);
-      const ipcns = (key.namespaces & CLONE.NEWIPC) !== 0;
-      buildRoot(ops, { pidns: false, ipcns, dirModes: null, debug: () => {}, neverBlock: true });
-      chdir(plan.cwd);
-      pid = spawnCommand(plan, req.targets, io, callerUmask, openFds);
-      if (pid > 0) pidfd = pidfdOpen(pid);
+      const { procFd } = buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
+      try {
+        chdir(plan.cwd);
+        const started = startCommand(plan, req.targets, io, { key, base, callerUmask, procFd });
+        if (started) [child, namespaces] = started;
+      } finally {
+        closeQuiet(procFd);
+      }
     } finally {
-      // Back to the base namespaces; without them this worker can build nothing more.
+      // Back to the base mount namespace; without it this worker can build nothing more.
       try {
         setns(base.mnt, CLONE.NEWNS);
-        for (const [flag, fd] of base.others) setns(fd, flag);
       } catch {
         stranded = true;
       }
     }
     if (stranded) throw new Error("stranded");
-    if (pid < 0) return null;
-    writeStatus(statusFd, { event: "spawned", pid });
-    writeStatus(statusFd, { event: "ready", namespaces: namespaces ?? {} });
-    return { pid, pidfd, statusFd, dieWithParent: plan.dieWithParent };
+    if (!child) return null;
+    writeStatus(statusFd, { event: "spawned", pid: child.pid });
+    writeStatus(statusFd, { event: "ready", namespaces });
+    return { pid: child.pid, pidfd: child.pidfd, statusFd, dieWithParent: plan.dieWithParent };
   } catch {
     // Nothing may run for a request handed back: the forked stage starts it again.
-    if (pid > 0) {
-      kill(pid, SIG.KILL);
-      waitpid(pid);
+    if (child) {
+      kill(child.pid, SIG.KILL);
+      waitpid(child.pid);
+      closeQuiet(child.pidfd);
     }
-    closeQuiet(pidfd);
     return null;
   }
 }
 
-/** posix_spawn of the command as execvpe would find it; -1 when it cannot start that way. */
-function spawnCommand(plan: Plan, targets: number[], io: number[], callerUmask: number, openFds: number[]): number {
-  // Park the received fds high first, so no dup2 target overwrites a source still needed.
+interface StartContext {
+  key: WorkerKey;
+  base: Base;
+  callerUmask: number;
+  /** The host's /proc (fd): the new root may have none. */
+  procFd: number;
+}
+
+/**
+ * Starts the command in its own user namespace (and a copy of the built mount namespace, plus the
+ * network, IPC, UTS and cgroup namespaces it asked for), as execvpe would find it, with its
+ * namespace ids; null when it cannot start that way (nothing is left running).
+ */
+function startCommand(plan: Plan, targets: number[], io: number[], ctx: StartContext): [ChainChild, Record<string, string>] | null {
+  const userns = ctx.key.kind === "userns";
+  const flags = CLONE.NEWUSER | CLONE.NEWNS | (namespaceFlags(plan, userns) & (SEAL_NAMESPACES | CLONE.NEWIPC));
+  // Inside the worker's user namespace we hold every capability: the identity comes from the key.
+  const maps = commandMaps(userns ? (plan.becomeRoot ? "root" : "self") : "host", getuid(), getgid(), null);
+  // Park the received fds high first, so no dup3 target overwrites a source still needed.
   const high = io.map((fd) => fcntl(fd, F.DUPFD_CLOEXEC, HIGH_FD));
+  const setup = commandChain({
+    dups: targets.map((t, i) => [high[i]!, t] as const),
+    caps: commandCaps(plan, ctx.base, (flags & CLONE.NEWNET) !== 0),
+    seccomp: suppressFilter(chownSuppressed(plan, userns), plan.suppressSync),
+    loopback: (flags & CLONE.NEWNET) !== 0,
+    hostname: plan.hostname,
+    setsid: plan.newSession,
+  }, high[0] ?? ctx.procFd);
   const args = new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));
-  const opts = { dups: targets.map((t, i) => [high[i]!, t] as const), openFds, setsid: plan.newSession };
-  umask(callerUmask);
+  umask(ctx.callerUmask);
   try {
     for (const candidate of pathCandidates(plan.argv[0]!, plan.env)) {
-      // Missing candidates are skipped without a clone; any other outcome than a started
-      // command (EACCES, ENOEXEC's /bin/sh fallback, ...) is left to the forked stage.
+      // Missing candidates are skipped; any other outcome than a started command (EACCES,
+      // ENOEXEC's /bin/sh fallback, a refused step, ...) is left to the forked stage.
       if (!stat(candidate)) continue;
-      const pid = posixSpawn(candidate, args, opts);
-      return pid > 0 ? pid : -1;
+      // The namespaces are read while the child waits: a short command may be gone by the time it is reported.
+      let namespaces: Record<string, string> = {};
+      const ready = (c: ChainChild) => {
+        // Until it execs the child shares the worker's memory, and with it the worker's "not
+        // dumpable", which gives its /proc files to root: the caller could not write its maps.
+        // (Reading its namespace links needs the same.)
+        setDumpable(true);
+        try {
+          writeMaps(ctx.procFd, String(c.pid), maps);
+          namespaces = namespaceIdsAt(ctx.procFd, c.pid);
+        } finally {
+          setDumpable(false);
+        }
+      };
+      try {
+        return [spawnChain({ flags, setup, exec: { path: candidate, args } }, ready), namespaces];
+      } catch {
+        return null;
+      }
     }
-    return -1;
+    return null;
   } finally {
     umask(0);
     for (const fd of high) closeQuiet(fd);

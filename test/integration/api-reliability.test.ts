@@ -20,12 +20,20 @@ describe.each(WHO)("as %s", (who) => {
     expect(o.bad).toBe(0);
     expect(o.fdsAfter).toEqual(o.fdsBefore);
     expect(o.zombies).toEqual([]);
+    // Only what a leak of ours would look like is compared (see the fixture).
     expect(o.mountsSame).toBe(true);
     expect(o.tmpAfter).toEqual(o.tmpBefore);
-    // One namespace worker ran them all, unless the forked stage was asked for.
-    expect(o.workers.length).toBe(FORKED_ONLY ? 0 : 1);
-    // Steady state: less than 2 MiB over the measured thousand, for the server (~50 MiB) and the worker.
-    o.rssBefore.forEach((kb: number, i: number) => expect(o.rssAfter[i] - kb).toBeLessThan(2048));
+    // A namespace worker ran them, unless the forked stage was asked for. (It is replaced when the
+    // host's mounts change, which other processes on the machine may cause.)
+    if (FORKED_ONLY) expect(o.workers).toEqual([]);
+    else expect(o.workers.length).toBeGreaterThanOrEqual(1);
+    // Steady state: less than 2 MiB over the measured thousand, for the server (~50 MiB) and each
+    // worker that ran through both measurements.
+    expect(o.rssBefore[0]).toBeGreaterThan(0);
+    o.rssBefore.forEach((kb: number | null, i: number) => {
+      if (kb !== null && o.rssAfter[i] !== null) expect(o.rssAfter[i] - kb).toBeLessThan(2048);
+    });
+    expect(o.rssAfter[0]).not.toBeNull();
     console.log(`[${who}] ${o.msPerRun.toFixed(2)} ms/run at ${CONCURRENCY} at a time; server and worker RSS ${o.rssBefore} -> ${o.rssAfter} kB`);
   }, 270_000);
 });

@@ -1,41 +1,34 @@
-// Which plans a namespace worker takes, and which worker: the identity, the per-sandbox
-// namespaces and the seccomp filter make the key; what a worker cannot do sends the plan to a
-// forked stage.
+// Which plans a namespace worker takes, and which worker (one per identity: each command gets
+// its own namespaces and seccomp filter from its chain); what a worker cannot do sends the plan
+// to a forked stage.
 import { describe, expect, test } from "bun:test";
 import { emptyPlan, type Plan } from "../../src/plan/types.ts";
 import { hostPaths, keyName, reachesAny, underAny, workerKey } from "../../src/stage/worker.ts";
-import { CLONE } from "../../src/sys/flags.ts";
 
 const plan = (over: Partial<Plan> = {}): Plan => ({ ...emptyPlan(), argv: ["true"], ...over });
 // As root no user namespace is made (mkosi-sandbox's rule); otherwise the caller is mapped.
 const asRoot = process.getuid!() === 0;
 
 describe("workerKey", () => {
-  test("a plain plan: the identity only", () => {
-    expect(workerKey(plan())).toEqual({ identity: asRoot ? "host" : "self", namespaces: 0, suppressChown: false, suppressSync: false });
-    expect(workerKey(plan({ becomeRoot: true }))?.identity).toBe(asRoot ? "host" : "root");
-  });
-
-  test("network, IPC, UTS and cgroup namespaces are part of the key", () => {
-    const k = workerKey(plan({ unshareNet: true, unshareIpc: true, unshareUts: true, hostname: "h", unshareCgroup: true }))!;
-    expect(k.namespaces).toBe(CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWCGROUP);
-    expect(keyName(k)).not.toBe(keyName(workerKey(plan())!));
-    expect(keyName(workerKey(plan({ unshareIpc: true }))!)).not.toBe(keyName(workerKey(plan({ unshareUts: true }))!));
-  });
-
-  test("seccomp: sync always; chown as mkosi-sandbox does (not for real root, which maps every id)", () => {
-    expect(workerKey(plan({ suppressSync: true }))!.suppressSync).toBe(true);
-    expect(workerKey(plan({ suppressChown: true }))!.suppressChown).toBe(!asRoot);
+  test("one worker per identity: as real root the host's user namespace, otherwise one of its own", () => {
+    const kind = asRoot ? "host" : "userns";
+    expect(workerKey(plan())).toEqual({ kind });
+    expect(workerKey(plan({ becomeRoot: true }))).toEqual({ kind });
+    expect(workerKey(plan({ unshareNet: true, unshareIpc: true, unshareUts: true, hostname: "h", unshareCgroup: true, suppressSync: true, suppressChown: true }))).toEqual({ kind });
+    expect(keyName(workerKey(plan())!)).toBe(kind);
   });
 
   test("what a worker cannot do goes to a forked stage", () => {
     const forked: Partial<Plan>[] = [
       { unsharePid: true }, { mapSubids: true }, { newSessionKeyring: true }, { packFds: true }, { suspend: true },
-      { debug: true }, { fds: [3, 1000] },
+      { debug: true }, { fds: [3, 1000] }, { seal: false },
       { ops: [{ kind: "dirmodes", modes: [] }] },
+      { unshareIpc: true, ops: [{ kind: "mqueue", dst: "/m" }] },
+      { unshareIpc: true, ops: [{ kind: "dev", dst: "/dev", mqueue: true }] },
     ];
-    for (const over of forked) expect(workerKey(plan(over))).toBeNull();
+    for (const over of forked) expect([over, workerKey(plan(over))]).toEqual([over, null]);
     expect(workerKey(plan({ fds: [3, 999] }))).not.toBeNull();
+    expect(workerKey(plan({ seal: true }))).not.toBeNull();
   });
 });
 

@@ -1,0 +1,92 @@
+// The setup steps of a command started by a syscall chain (src/sys/syscallchain.ts) in its own
+// user namespace: loopback up and the hostname in the namespaces made with it, the seccomp
+// filter, the capability sets, the fds and the session. Steps cannot branch, so each one here
+// succeeds whenever the request is right; a failure shows as errno and the command never runs.
+import { ptr } from "bun:ffi";
+import { SyscallChain } from "../sys/syscallchain.ts";
+import { lastCap } from "../sys/caps.ts";
+import { PR, PR_CAP_AMBIENT } from "../sys/process.ts";
+import { CLOSE_RANGE } from "../sys/fd.ts";
+
+/** Every capability set the command starts with (the bounding set included). */
+export interface CapTarget {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+/** The same `caps` in every set: an unprivileged sandbox's kept capabilities. */
+export function uniformCaps(caps: readonly number[]): CapTarget {
+  const m = caps.reduce((acc, c) => acc | (1n << BigInt(c)), 0n);
+  return { bounding: m, effective: m, permitted: m, inheritable: m, ambient: m };
+}
+
+export interface CommandChainSpec {
+  /** `from` (parked close-on-exec fds) becomes `to` in the command; every other fd is closed at exec. */
+  dups: readonly (readonly [from: number, to: number])[];
+  caps: CapTarget;
+  /** struct sock_filter[] to load, or null; must stay alive until the command has exec'd. */
+  seccomp: Uint8Array | null;
+  /** The command has a network namespace of its own: bring lo up in it. */
+  loopback: boolean;
+  hostname: string | null;
+  setsid: boolean;
+}
+
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP_LOOPBACK = 0x9;
+const SECCOMP_SET_MODE_FILTER = 1;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+/** struct ifreq { "lo", flags = UP|LOOPBACK }: SIOCSIFFLAGS keeps the flags it cannot change. */
+function loopbackUp(): Uint8Array {
+  const ifr = new Uint8Array(40);
+  ifr.set(Buffer.from("lo"), 0);
+  new DataView(ifr.buffer).setInt16(16, IFF_UP_LOOPBACK, true);
+  return ifr;
+}
+
+/** capset's header and two data words of {effective, permitted, inheritable}. */
+function capsetArgs(t: CapTarget): [Uint8Array, Uint8Array] {
+  const header = new Uint8Array(new Int32Array([LINUX_CAPABILITY_VERSION_3, 0]).buffer);
+  const data = new Uint32Array(6);
+  const put = (i: number, v: bigint) => {
+    data[i] = Number(v & 0xffffffffn);
+    data[3 + i] = Number(v >> 32n);
+  };
+  put(0, t.effective);
+  put(1, t.permitted);
+  put(2, t.inheritable);
+  return [header, new Uint8Array(data.buffer)];
+}
+
+/** The steps, in order; `anyFd` is some fd that is open in the child (used to free fd 0). */
+export function commandChain(spec: CommandChainSpec, anyFd: number): SyscallChain {
+  const c = new SyscallChain();
+  if (spec.loopback) {
+    // The socket must land on a known number: fd 0 of the child's own table, freed first.
+    c.call("dup3", anyFd, 0, 0).call("close", 0).call("socket", AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    c.call("ioctl", 0, SIOCSIFFLAGS, loopbackUp()).call("close", 0);
+  }
+  if (spec.hostname !== null) c.call("sethostname", Buffer.from(spec.hostname), Buffer.byteLength(spec.hostname));
+  if (spec.seccomp) {
+    // struct sock_fprog { u16 len; struct sock_filter *filter; }: the filter is read where it is,
+    // so the caller keeps it alive (and unchanged) until the child has exec'd.
+    const fprog = new BigUint64Array([BigInt(spec.seccomp.length / 8), BigInt(ptr(spec.seccomp))]);
+    c.call("seccomp", SECCOMP_SET_MODE_FILTER, 0, new Uint8Array(fprog.buffer));
+  }
+  const last = lastCap();
+  for (let cap = 0; cap <= last; cap++) if (!(spec.caps.bounding & (1n << BigInt(cap)))) c.call("prctl", PR.CAPBSET_DROP, cap, 0, 0, 0);
+  const [header, data] = capsetArgs(spec.caps);
+  c.call("capset", header, data);
+  for (let cap = 0; cap <= last; cap++) if (spec.caps.ambient & (1n << BigInt(cap))) c.call("prctl", PR.CAP_AMBIENT, PR_CAP_AMBIENT.RAISE, cap, 0, 0);
+  c.call("close_range", 0, 0xffffffff, CLOSE_RANGE.CLOEXEC);
+  for (const [from, to] of spec.dups) c.call("dup3", from, to, 0);
+  if (spec.setsid) c.call("setsid");
+  return c;
+}
