@@ -65,6 +65,26 @@ function capsetArgs(t: CapTarget): [Uint8Array, Uint8Array] {
   return [header, new Uint8Array(data.buffer)];
 }
 
+const capChains = new Map<string, SyscallChain>();
+
+/**
+ * Bounding set first (dropping needs CAP_SETPCAP, which capset may remove), then the three
+ * sets, then ambient (a raise needs the capability permitted and inheritable). Made once per set.
+ */
+function capabilitySteps(t: CapTarget): SyscallChain {
+  const key = [t.bounding, t.effective, t.permitted, t.inheritable, t.ambient].join("/");
+  let c = capChains.get(key);
+  if (c) return c;
+  c = new SyscallChain();
+  const last = lastCap();
+  for (let cap = 0; cap <= last; cap++) if (!(t.bounding & (1n << BigInt(cap)))) c.call("prctl", PR.CAPBSET_DROP, cap, 0, 0, 0);
+  const [header, data] = capsetArgs(t);
+  c.call("capset", header, data);
+  for (let cap = 0; cap <= last; cap++) if (t.ambient & (1n << BigInt(cap))) c.call("prctl", PR.CAP_AMBIENT, PR_CAP_AMBIENT.RAISE, cap, 0, 0);
+  capChains.set(key, c);
+  return c;
+}
+
 /** The steps, in order; `anyFd` is some fd that is open in the child (used to free fd 0). */
 export function commandChain(spec: CommandChainSpec, anyFd: number): SyscallChain {
   const c = new SyscallChain();
@@ -80,11 +100,7 @@ export function commandChain(spec: CommandChainSpec, anyFd: number): SyscallChai
     const fprog = new BigUint64Array([BigInt(spec.seccomp.length / 8), BigInt(ptr(spec.seccomp))]);
     c.call("seccomp", SECCOMP_SET_MODE_FILTER, 0, new Uint8Array(fprog.buffer));
   }
-  const last = lastCap();
-  for (let cap = 0; cap <= last; cap++) if (!(spec.caps.bounding & (1n << BigInt(cap)))) c.call("prctl", PR.CAPBSET_DROP, cap, 0, 0, 0);
-  const [header, data] = capsetArgs(spec.caps);
-  c.call("capset", header, data);
-  for (let cap = 0; cap <= last; cap++) if (spec.caps.ambient & (1n << BigInt(cap))) c.call("prctl", PR.CAP_AMBIENT, PR_CAP_AMBIENT.RAISE, cap, 0, 0);
+  c.append(capabilitySteps(spec.caps));
   c.call("close_range", 0, 0xffffffff, CLOSE_RANGE.CLOEXEC);
   for (const [from, to] of spec.dups) c.call("dup3", from, to, 0);
   if (spec.setsid) c.call("setsid");

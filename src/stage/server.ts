@@ -141,8 +141,12 @@ function serve(oneshot: boolean): never {
       else {
         warmUp(20);
         warmRounds -= 20;
-        // Zygotes forked before the warm-up ended run cold code: replace them once it is done.
-        if (warmRounds <= 0) for (const z of pool.splice(0)) retireZygote(z);
+        // Zygotes and workers forked before the warm-up ended run cold code: replace them once it
+        // is done (a retired worker finishes its sandboxes first).
+        if (warmRounds <= 0) {
+          for (const z of pool.splice(0)) retireZygote(z);
+          workers?.retireAll();
+        }
       }
       continue;
     }

@@ -22,6 +22,9 @@ import { parseMountinfo, mountFlagsOf } from "./mounts.ts";
 import { earlyPhase } from "./run.ts";
 import { namespaceIds, writeStatus } from "./status.ts";
 import { tmpfsData } from "./ops/tmpfs.ts";
+import { commandChain, uniformCaps } from "./commandchain.ts";
+import { KEPT_CAPS } from "./run.ts";
+import { warmUpChain } from "../sys/syscallchain.ts";
 
 function samplePlan(): Plan {
   return {
@@ -74,6 +77,9 @@ export function warmUpRound(): void {
   readlinkOrNull("/proc/self/exe");
   mountFlagsOf("rw,nosuid,nodev,relatime");
   new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));
+  // The namespace workers' command start, up to (not including) the clone.
+  const setup = commandChain({ dups: [[1000, 0], [1001, 1], [1002, 2]], caps: uniformCaps(KEPT_CAPS), seccomp: null, loopback: true, hostname: "warm", setsid: false }, 1000);
+  warmUpChain({ flags: 0, setup, exec: { path: "/bin/true", args: new PackedArgs(plan.argv, ["PATH=/usr/bin:/bin"]) } });
   const devnull = open("/dev/null", O.WRONLY);
   const dup = fcntl(devnull, F.DUPFD_CLOEXEC, 1000);
   writeStatus(dup, { event: "ready", namespaces: {} });

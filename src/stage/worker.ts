@@ -27,15 +27,16 @@
 import type { Plan } from "../plan/types.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, O } from "../sys/flags.ts";
-import { closeAllExcept, closeQuiet, F, fcntl, open } from "../sys/fd.ts";
+import { closeAllExcept, closeQuiet, F, fcntl, open, read } from "../sys/fd.ts";
 import { lastCap, snapshotCapabilities, type CapSnapshot } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
   chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, setDumpable, setns, umask, unshare, waitpid, WNOHANG,
 } from "../sys/process.ts";
 import { poll, POLLERR, POLLHUP, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
-import { chainSupported, spawnChain, type ChainChild } from "../sys/syscallchain.ts";
-import { stat } from "../sys/fs.ts";
+import { ChainError, chainSupported, startChain, type ChainHandle } from "../sys/syscallchain.ts";
+import { openAt, stat } from "../sys/fs.ts";
+import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SIG } from "../sys/signals.ts";
 import { buildSuppressFilter, CHOWN_SYSCALLS, encodeFilter, resolveSyscalls, SYNC_SYSCALLS } from "../sys/seccomp.ts";
 import { hostArch } from "../sys/numbers.ts";
@@ -110,6 +111,8 @@ interface Sandbox {
   pidfd: number;
   statusFd: number;
   dieWithParent: boolean;
+  /** The wait status to report instead of the child's own (its exec failed: 127 or 126, as execvpe's caller gives). */
+  status?: number;
 }
 
 /** What the worker keeps from its start: its base mount namespace, and as real root its capabilities. */
@@ -160,7 +163,7 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
       const w = waitpid(s.pid, WNOHANG);
       if (w.pid !== s.pid) return;
       running.delete(s.pid);
-      writeStatus(s.statusFd, { event: "exit", status: w.status });
+      writeStatus(s.statusFd, { event: "exit", status: s.status ?? w.status });
       closeQuiet(s.statusFd);
       closeQuiet(s.pidfd);
     });
@@ -242,7 +245,11 @@ function commandCaps(plan: Plan, base: Base, netns: boolean): CapTarget {
   return uniformCaps(netns ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
 }
 
-/** Builds one sandbox and starts its command; null when anything failed (nothing is left running). */
+/**
+ * Builds one sandbox and starts its command; null when it could not (nothing is left running,
+ * and nothing was reported to the host). "spawned" goes to the host once the command's setup
+ * has succeeded, before its exec: spawn() waits for it, and the exec need not be waited for.
+ */
 function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, callerUmask: number): Sandbox | null {
   let req: StageRequest;
   let statusFd: number;
@@ -256,41 +263,61 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
   }
   if (!("plan" in req) || stranded) return null;
   const plan = req.plan;
-  let child: ChainChild | null = null;
-  let namespaces: Record<string, string> = {};
+  let sandbox: Sandbox | null = null;
+  let inBase = true;
+  // Back to the base mount namespace; without it this worker can build nothing more.
+  const leave = () => {
+    if (inBase) return;
+    inBase = true;
+    try {
+      setns(base.mnt, CLONE.NEWNS);
+    } catch {
+      stranded = true;
+    }
+  };
   try {
     const ops = earlyPhase(optimizeOperations(plan.ops));
     unshare(CLONE.NEWNS);
+    inBase = false;
+    const { procFd } = buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
     try {
-      const { procFd } = buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true });
-      try {
-        chdir(plan.cwd);
-        const started = startCommand(plan, req.targets, io, { key, base, callerUmask, procFd });
-        if (started) [child, namespaces] = started;
-      } finally {
-        closeQuiet(procFd);
-      }
+      chdir(plan.cwd);
+      const reported = (pid: number, pidfd: number, namespaces: Record<string, string>) => {
+        sandbox = { pid, pidfd, statusFd, dieWithParent: plan.dieWithParent };
+        writeStatus(statusFd, { event: "spawned", pid });
+        writeStatus(statusFd, { event: "ready", namespaces });
+      };
+      const failed = startCommand(plan, req.targets, io, { key, base, callerUmask, procFd, leave }, reported);
+      if (failed && sandbox) reportExecFailure(plan, sandbox, statusFd, failed);
     } finally {
-      // Back to the base mount namespace; without it this worker can build nothing more.
-      try {
-        setns(base.mnt, CLONE.NEWNS);
-      } catch {
-        stranded = true;
-      }
+      closeQuiet(procFd);
+      leave();
     }
-    if (stranded) throw new Error("stranded");
-    if (!child) return null;
-    writeStatus(statusFd, { event: "spawned", pid: child.pid });
-    writeStatus(statusFd, { event: "ready", namespaces });
-    return { pid: child.pid, pidfd: child.pidfd, statusFd, dieWithParent: plan.dieWithParent };
   } catch {
-    // Nothing may run for a request handed back: the forked stage starts it again.
-    if (child) {
-      kill(child.pid, SIG.KILL);
-      waitpid(child.pid);
-      closeQuiet(child.pidfd);
-    }
-    return null;
+    leave();
+    // Once reported the sandbox is the host's; before, nothing of it runs (startCommand saw to
+    // that) and the forked stage starts it again.
+    return sandbox;
+  }
+  return sandbox;
+}
+
+/**
+ * The command did not start after "spawned" went out: for a failed exec the error and status the
+ * forked stage would give (127 not found, 126 otherwise), for a failed setup step exit status 1.
+ */
+function reportExecFailure(plan: Plan, s: Sandbox, statusFd: number, e: ChainError): void {
+  const code = e.stage !== "exec" ? 1 : e.errno === Errno.ENOENT ? 127 : 126;
+  const message = e.stage === "exec" ? `${plan.argv[0]}: ${errnoMessage(e.errno)}` : `starting the command: ${e.message}`;
+  writeStatus(statusFd, { event: "error", message, errno: e.errno, exitCode: code });
+  s.status = code << 8;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    kill(pid, SIG.KILL);
+  } catch {
+    // gone already
   }
 }
 
@@ -300,58 +327,108 @@ interface StartContext {
   callerUmask: number;
   /** The host's /proc (fd): the new root may have none. */
   procFd: number;
+  /** Returns the worker to its base mount namespace (once the command has its copy). */
+  leave: () => void;
 }
 
 /**
  * Starts the command in its own user namespace (and a copy of the built mount namespace, plus the
- * network, IPC, UTS and cgroup namespaces it asked for), as execvpe would find it, with its
- * namespace ids; null when it cannot start that way (nothing is left running).
+ * network, IPC, UTS and cgroup namespaces it asked for), as execvpe would find it. `reported` is
+ * called with its pid, pidfd and namespace ids once its setup has succeeded; the exec's failure
+ * after that is returned. Throws, with nothing left running and nothing reported, when it cannot
+ * start that way.
  */
-function startCommand(plan: Plan, targets: number[], io: number[], ctx: StartContext): [ChainChild, Record<string, string>] | null {
+function startCommand(
+  plan: Plan, targets: number[], io: number[], ctx: StartContext, reported: (pid: number, pidfd: number, ns: Record<string, string>) => void,
+): ChainError | null {
   const userns = ctx.key.kind === "userns";
   const flags = CLONE.NEWUSER | CLONE.NEWNS | (namespaceFlags(plan, userns) & (SEAL_NAMESPACES | CLONE.NEWIPC));
   // Inside the worker's user namespace we hold every capability: the identity comes from the key.
   const maps = commandMaps(userns ? (plan.becomeRoot ? "root" : "self") : "host", getuid(), getgid(), null);
+  const path = execPath(plan);
   // Park the received fds high first, so no dup3 target overwrites a source still needed.
   const high = io.map((fd) => fcntl(fd, F.DUPFD_CLOEXEC, HIGH_FD));
-  const setup = commandChain({
-    dups: targets.map((t, i) => [high[i]!, t] as const),
-    caps: commandCaps(plan, ctx.base, (flags & CLONE.NEWNET) !== 0),
-    seccomp: suppressFilter(chownSuppressed(plan, userns), plan.suppressSync),
-    loopback: (flags & CLONE.NEWNET) !== 0,
-    hostname: plan.hostname,
-    setsid: plan.newSession,
-  }, high[0] ?? ctx.procFd);
-  const args = new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));
-  umask(ctx.callerUmask);
+  // The child inherits this (close-on-exec) reference to the built mount namespace: once the
+  // worker has left it, the child's exec tears it down, not the worker.
+  let built = openAt(ctx.procFd, "self/ns/mnt", O.RDONLY);
+  const dropBuilt = () => {
+    if (built >= 0) closeQuiet(built);
+    built = -1;
+  };
   try {
-    for (const candidate of pathCandidates(plan.argv[0]!, plan.env)) {
-      // Missing candidates are skipped; any other outcome than a started command (EACCES,
-      // ENOEXEC's /bin/sh fallback, a refused step, ...) is left to the forked stage.
-      if (!stat(candidate)) continue;
-      // The namespaces are read while the child waits: a short command may be gone by the time it is reported.
-      let namespaces: Record<string, string> = {};
-      const ready = (c: ChainChild) => {
-        // Until it execs the child shares the worker's memory, and with it the worker's "not
-        // dumpable", which gives its /proc files to root: the caller could not write its maps.
-        // (Reading its namespace links needs the same.)
-        setDumpable(true);
-        try {
-          writeMaps(ctx.procFd, String(c.pid), maps);
-          namespaces = namespaceIdsAt(ctx.procFd, c.pid);
-        } finally {
-          setDumpable(false);
-        }
-      };
-      try {
-        return [spawnChain({ flags, setup, exec: { path: candidate, args } }, ready), namespaces];
-      } catch {
-        return null;
-      }
+    const setup = commandChain({
+      dups: targets.map((t, i) => [high[i]!, t] as const),
+      caps: commandCaps(plan, ctx.base, (flags & CLONE.NEWNET) !== 0),
+      seccomp: suppressFilter(chownSuppressed(plan, userns), plan.suppressSync),
+      loopback: (flags & CLONE.NEWNET) !== 0,
+      hostname: plan.hostname,
+      setsid: plan.newSession,
+    }, high[0] ?? ctx.procFd);
+    const args = new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));
+    umask(ctx.callerUmask);
+    let h: ChainHandle;
+    try {
+      // Once "spawned" is out the child is the worker's to reap, whatever happens to its exec.
+      h = startChain({ flags, setup, exec: { path, args }, reapOnFailure: false });
+    } finally {
+      umask(0);
     }
-    return null;
+    try {
+      dropBuilt();
+      ctx.leave();
+      // While the child runs its setup: its maps and namespace links. Until it execs it shares the
+      // worker's memory, and with it the worker's "not dumpable", which gives its /proc files to
+      // root: the caller could do neither.
+      setDumpable(true);
+      let namespaces: Record<string, string>;
+      try {
+        writeMaps(ctx.procFd, String(h.pid), maps);
+        namespaces = namespaceIdsAt(ctx.procFd, h.pid);
+      } finally {
+        setDumpable(false);
+      }
+      // spawn() waits for this: the rest (the setup check, the exec) is not waited for.
+      reported(h.pid, h.pidfd, namespaces);
+    } catch (e) {
+      h.abort();
+      throw e;
+    }
+    try {
+      h.release();
+      return null;
+    } catch (e) {
+      // Not started: a setup step or its exec failed, or it was killed meanwhile (its status
+      // says so); the worker's poll reaps it.
+      if (!(e instanceof ChainError)) return null;
+      if (e.stage === "setup") killQuietly(h.pid);
+      return e;
+    }
   } finally {
-    umask(0);
+    dropBuilt();
     for (const fd of high) closeQuiet(fd);
   }
+}
+
+/**
+ * The file execvpe would run: the first candidate that exists and starts as a program (an ELF
+ * file or a "#!" script). Anything else (ENOEXEC's /bin/sh fallback, a file we cannot read, no
+ * candidate) is left to the forked stage, which reports it as usual.
+ */
+function execPath(plan: Plan): string {
+  for (const candidate of pathCandidates(plan.argv[0]!, plan.env)) {
+    const st = stat(candidate);
+    if (!st) continue;
+    if (!st.isFile()) break;
+    const fd = openAt(-100, candidate, O.RDONLY | O.NONBLOCK);
+    try {
+      const head = new Uint8Array(4);
+      const n = read(fd, head);
+      const elf = n === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
+      if (elf || (n >= 2 && head[0] === 0x23 && head[1] === 0x21)) return candidate;
+    } finally {
+      closeQuiet(fd);
+    }
+    break;
+  }
+  throw new Error("not started by the worker");
 }

@@ -117,6 +117,11 @@ export class Workers {
     }
   }
 
+  /** New requests go to new workers; the current ones finish their sandboxes and exit. */
+  retireAll(): void {
+    for (const w of this.all) this.retire(w);
+  }
+
   /** The host went away: dieWithParent sandboxes are killed, then every worker winds down. */
   hostWentAway(): void {
     this.hostGone = true;
@@ -143,7 +148,7 @@ export class Workers {
   /** Acts on what poll reported for the fds from pollFds (in the same order). */
   handle(fds: PollFd[]): void {
     if (fds[0]!.revents & (POLLPRI | POLLERR)) {
-      for (const w of this.all) this.retire(w);
+      this.retireAll();
       this.slowMounts = findSlowMounts();
     }
     this.polled.forEach((w, i) => {

@@ -193,27 +193,33 @@ export class PackedArgs {
   readonly envp: BigUint64Array;
 
   constructor(argv: readonly string[], envp: readonly string[]) {
-    const strings = [...argv, ...envp].map((s) => {
-      if (s.includes("\0")) throw new SysError("execve", Errno.EINVAL, s);
-      return Buffer.from(s + "\0");
-    });
-    const ptrBytes = (argv.length + 1 + envp.length + 1) * 8;
-    const total = ptrBytes + strings.reduce((n, b) => n + b.length, 0);
-    this.buf = new Uint8Array(new ArrayBuffer(total));
-    const table = new BigUint64Array(this.buf.buffer, 0, ptrBytes / 8);
-    const base = BigInt(ptr(this.buf));
+    const all = [...argv, ...envp];
+    for (const s of all) if (s.includes("\0")) throw new SysError("execve", Errno.EINVAL, s);
+    const ptrBytes = (all.length + 2) * 8;
+    // One encoding of every string, each followed by its NUL, after the two pointer arrays.
+    const text = Buffer.from(all.length ? `${all.join("\0")}\0` : "");
+    this.buf = new Uint8Array(new ArrayBuffer(ptrBytes + text.length));
+    this.buf.set(text, ptrBytes);
+    const table = new Uint32Array(this.buf.buffer, 0, ptrBytes / 4);
+    // Addresses stay below 2^53, so plain numbers carry them; each goes in as two 32-bit halves.
+    const base = ptr(this.buf);
     let off = ptrBytes;
     let slot = 0;
-    strings.forEach((b, i) => {
-      if (i === argv.length) table[slot++] = 0n; // argv terminator
-      this.buf.set(b, off);
-      table[slot++] = base + BigInt(off);
-      off += b.length;
+    const put = (addr: number) => {
+      table[slot * 2] = addr % 0x100000000;
+      table[slot * 2 + 1] = Math.floor(addr / 0x100000000);
+      slot++;
+    };
+    all.forEach((_, i) => {
+      if (i === argv.length) put(0); // argv terminator
+      put(base + off);
+      off = this.buf.indexOf(0, off) + 1;
     });
-    if (strings.length === argv.length) table[slot++] = 0n;
-    table[slot] = 0n;
-    this.argv = table.subarray(0, argv.length + 1);
-    this.envp = table.subarray(argv.length + 1);
+    if (all.length === argv.length) put(0);
+    put(0);
+    const words = new BigUint64Array(this.buf.buffer, 0, ptrBytes / 8);
+    this.argv = words.subarray(0, argv.length + 1);
+    this.envp = words.subarray(argv.length + 1);
   }
 }
 

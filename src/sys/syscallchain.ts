@@ -23,6 +23,7 @@ import { Errno } from "./errno.ts";
 import { SysError } from "./error.ts";
 import { hostArch, syscallNumber, type SyscallName } from "./numbers.ts";
 import { closeQuiet, pipe2, read, write } from "./fd.ts";
+import { readText } from "./fs.ts";
 import { kill, waitpid, type PackedArgs } from "./process.ts";
 import { SIG, SIG_SETMASK } from "./signals.ts";
 
@@ -48,6 +49,12 @@ export class SyscallChain {
     this.steps.push({ nr, args });
     return this;
   }
+
+  /** Appends the steps of `other` (which may be kept and reused: steps are never changed). */
+  append(other: SyscallChain): this {
+    this.steps.push(...other.steps);
+    return this;
+  }
 }
 
 // ucontext_t is 968 bytes on x86_64 and about 4.5 KiB on aarch64 (its mcontext reserves 4 KiB).
@@ -65,10 +72,10 @@ const CLONE_VM = 0x100;
 const CLONE_PIDFD = 0x1000;
 
 interface Libc {
-  getcontext: (uc: bigint) => number;
-  makecontext: (uc: bigint, fn: bigint, argc: number, ...args: bigint[]) => void;
+  getcontext: (uc: number) => number;
+  makecontext: (uc: number, fn: number, argc: number, ...args: (number | bigint)[]) => void;
   clone: (fn: bigint, stack: bigint, flags: number, arg: bigint, ptid: Int32Array, tls: bigint, ctid: bigint) => number;
-  syscall: bigint;
+  syscall: number;
   setcontext: bigint;
 }
 
@@ -90,7 +97,7 @@ function load(): Libc | null {
     makecontext: CFunction({ ptr: makecontext!, args: [T.u64, T.u64, T.i32, T.u64, T.u64, T.u64, T.u64, T.u64, T.u64, T.u64], returns: T.void }) as unknown as Libc["makecontext"],
     clone: CFunction({ ptr: clone!, args: [T.u64, T.u64, T.i32, T.u64, T.ptr, T.u64, T.u64], returns: T.i32 }) as unknown as Libc["clone"],
     setcontext: BigInt(setcontext as unknown as number),
-    syscall: BigInt(syscall as unknown as number),
+    syscall: syscall as unknown as number,
   };
 }
 
@@ -106,6 +113,8 @@ class Arena {
   readonly view: DataView;
   readonly base: bigint;
   private dataUsed = 0;
+  /** The signal mask each context was captured with (getcontext records it); undefined: none yet. */
+  readonly captured: (boolean | undefined)[] = [];
 
   constructor() {
     const size = MAX_STEPS * (CTX_BYTES + STACK_BYTES) + CHILD_STACK_BYTES + DATA_BYTES + 64;
@@ -114,7 +123,11 @@ class Arena {
     this.bytes = raw.subarray(skew);
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     this.base = BigInt(ptr(raw)) + BigInt(skew);
+    this.addr = Number(this.base);
   }
+
+  /** The base address as a number (user-space addresses are below 2^53). */
+  readonly addr: number;
 
   ctx(i: number): number {
     return i * CTX_BYTES;
@@ -134,12 +147,12 @@ class Arena {
   }
 
   /** Copies `b` into the data area; returns its address. */
-  put(b: Uint8Array): bigint {
+  put(b: Uint8Array): number {
     const at = MAX_STEPS * (CTX_BYTES + STACK_BYTES) + CHILD_STACK_BYTES + this.dataUsed;
     if (this.dataUsed + b.length + 16 > DATA_BYTES) throw new SysError("syscall chain", Errno.E2BIG, undefined, undefined, "step data exceeds the arena");
     this.bytes.set(b, at);
     this.dataUsed += (b.length + 15) & ~15;
-    return this.base + BigInt(at);
+    return this.addr + at;
   }
 }
 
@@ -148,37 +161,76 @@ let arena: Arena | undefined;
 const FULL_MASK = new BigUint64Array(16).fill(0xffffffffffffffffn);
 const EMPTY_MASK = new BigUint64Array(16);
 
-function argValue(a: ChainArg, mem: Arena): bigint {
-  if (typeof a === "bigint") return a;
-  if (typeof a === "number") return BigInt.asUintN(64, BigInt(a));
+/** A step argument as makecontext takes it: a number while exact (BigInts cost an allocation). */
+function argValue(a: ChainArg, mem: Arena): number | bigint {
+  if (typeof a === "number") return a >= 0 ? a : BigInt.asUintN(64, BigInt(a));
+  if (typeof a === "bigint") return a <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(a) : a;
   return mem.put(a);
 }
 
-/** Fills the contexts: each calls syscall() with its step and continues with the next one. */
+/** Writes a 64-bit value (an address or a size) into the arena. */
+function put64(view: DataView, at: number, v: number): void {
+  view.setUint32(at, v % 0x100000000, true);
+  view.setUint32(at + 4, Math.floor(v / 0x100000000), true);
+}
+
+/**
+ * Fills the contexts: each calls syscall() with its step and continues with the next one. A
+ * context's registers and signal mask come from getcontext, done once per slot and mask (it
+ * costs a system call); makecontext, which sets the function, arguments and stack, every time
+ * (the previous run wrote over its stack).
+ */
 function build(steps: readonly Step[], mem: Arena, f: Libc): void {
   if (steps.length > MAX_STEPS) throw new SysError("syscall chain", Errno.E2BIG, undefined, undefined, `${steps.length} steps (at most ${MAX_STEPS})`);
   const saved = new BigUint64Array(16);
-  // getcontext records the current signal mask, which setcontext restores at every step.
-  libc.sigprocmask(SIG_SETMASK, FULL_MASK, saved);
+  let mask: boolean | undefined;
   try {
-    let unblocked = false;
     steps.forEach((s, i) => {
-      if (s.unblocked && !unblocked) {
-        libc.sigprocmask(SIG_SETMASK, EMPTY_MASK, null);
-        unblocked = true;
+      const unblocked = s.unblocked === true;
+      const uc = mem.addr + mem.ctx(i);
+      if (mem.captured[i] !== unblocked) {
+        if (mask === undefined) libc.sigprocmask(SIG_SETMASK, FULL_MASK, saved);
+        if (mask !== unblocked) libc.sigprocmask(SIG_SETMASK, unblocked ? EMPTY_MASK : FULL_MASK, null);
+        mask = unblocked;
+        if (f.getcontext(uc) !== 0) throw new SysError("getcontext", errno());
+        mem.captured[i] = unblocked;
       }
-      const uc = mem.base + BigInt(mem.ctx(i));
-      if (f.getcontext(uc) !== 0) throw new SysError("getcontext", errno());
-      mem.view.setBigUint64(mem.ctx(i) + UC_LINK, i + 1 < steps.length ? mem.base + BigInt(mem.ctx(i + 1)) : 0n, true);
-      mem.view.setBigUint64(mem.ctx(i) + UC_STACK_SP, mem.base + BigInt(mem.stack(i)), true);
-      mem.view.setBigUint64(mem.ctx(i) + UC_STACK_SIZE, BigInt(STACK_BYTES), true);
+      put64(mem.view, mem.ctx(i) + UC_LINK, i + 1 < steps.length ? mem.addr + mem.ctx(i + 1) : 0);
+      put64(mem.view, mem.ctx(i) + UC_STACK_SP, mem.addr + mem.stack(i));
+      put64(mem.view, mem.ctx(i) + UC_STACK_SIZE, STACK_BYTES);
       const a = s.args.map((x) => argValue(x, mem));
-      while (a.length < 6) a.push(0n);
-      f.makecontext(uc, f.syscall, 7, BigInt(s.nr), ...a);
+      while (a.length < 6) a.push(0);
+      f.makecontext(uc, f.syscall, 7, s.nr, ...a);
     });
   } finally {
-    libc.sigprocmask(SIG_SETMASK, saved, null);
+    if (mask !== undefined) libc.sigprocmask(SIG_SETMASK, saved, null);
   }
+}
+
+/**
+ * Signals this process catches or ignores (SigCgt, SigIgn of /proc/self/status): the child sets
+ * them to the default first, so none of our handlers ever runs in it and the command does not
+ * inherit an ignored one. Every signal but KILL and STOP when /proc cannot be read. Read once:
+ * a process that runs chains sets no handler later (Bun installs its own at start-up).
+ */
+let handled: number[] | undefined;
+
+function handledSignals(): number[] {
+  return (handled ??= readHandledSignals());
+}
+
+function readHandledSignals(): number[] {
+  let mask = (1n << 64n) - 1n;
+  try {
+    const status = readText("/proc/self/status");
+    const field = (name: string) => BigInt(`0x${/^\s*([0-9a-f]+)/.exec(status.slice(status.indexOf(`\n${name}:`) + name.length + 2))?.[1] ?? "ffffffffffffffff"}`);
+    mask = field("SigCgt") | field("SigIgn");
+  } catch {
+    // no /proc: all of them
+  }
+  const out: number[] = [];
+  for (let s = 1; s <= 64; s++) if (s !== SIG.KILL && s !== SIG.STOP && mask & (1n << BigInt(s - 1))) out.push(s);
+  return out;
 }
 
 /** Kernel struct sigaction for SIG_DFL: every field zero on x86_64 and aarch64. */
@@ -199,6 +251,11 @@ export interface ChainSpec {
   then?: SyscallChain;
   /** What the child execs after go; without it the child exits 0 after `then`. */
   exec?: { path: string; args: PackedArgs };
+  /**
+   * false: when release() fails, leave the child (dying or dead: a failed exec exits 127) to the
+   * caller to reap, with its pidfd still open. Default true: killed and reaped.
+   */
+  reapOnFailure?: boolean;
 }
 
 /** Why a chain child did not do its work; nothing of it is left running. */
@@ -219,7 +276,7 @@ const E = Uint8Array.of(0x45);
 /** The steps of one child: dispositions reset, setup, ready, go, then the exec or the rest. */
 function allSteps(spec: ChainSpec, reportW: number, goR: number, scratch: Uint8Array): Step[] {
   const steps: Step[] = [];
-  for (let s = 1; s <= 64; s++) if (s !== SIG.KILL && s !== SIG.STOP) steps.push({ nr: nr("rt_sigaction"), args: [s, SIGACTION_DFL, 0, 8] });
+  for (const s of handledSignals()) steps.push({ nr: nr("rt_sigaction"), args: [s, SIGACTION_DFL, 0, 8] });
   steps.push(...spec.setup.steps);
   steps.push({ nr: nr("write"), args: [reportW, R, 1] }, { nr: nr("read"), args: [goR, scratch, 1] });
   if (spec.exec) {
@@ -235,12 +292,19 @@ function allSteps(spec: ChainSpec, reportW: number, goR: number, scratch: Uint8A
 }
 
 /**
- * A chain child waiting for go: its setup steps have all succeeded. `release()` lets it exec (or
- * run its remaining steps and exit, reaped here); `abort()` kills and reaps it. One of the two
- * must be called before the next chain starts (they share one arena).
+ * A cloned chain child. `ready()` waits for its setup steps and checks them; `release()` (which
+ * checks first when ready() was not called) lets it exec, or run its remaining steps and exit,
+ * reaped here; `abort()` kills and reaps it. release() or abort() must be called before the next
+ * chain starts (they share one arena).
+ *
+ * Between the clone and ready() the caller may work (write the child's maps, say) while the child
+ * runs its setup; a step's failure shows in errno, which the child shares with us. A call of the
+ * caller's that fails there, even one it handles, makes ready() report a setup failure: safe, the
+ * command then does not run.
  */
 export class ChainHandle implements ChainChild {
   private open = true;
+  private checked = false;
 
   constructor(
     readonly pid: number,
@@ -250,7 +314,22 @@ export class ChainHandle implements ChainChild {
     private readonly spec: ChainSpec,
   ) {}
 
+  ready(): void {
+    if (this.checked || !this.open) return;
+    const b = readByte(this.reportR);
+    const err = errno();
+    try {
+      if (b !== 0x52) throw new ChainError("setup", Errno.EIO, "the child ended before its setup finished");
+      if (err !== 0) throw new ChainError("setup", err, `a setup step failed: ${new SysError("setup", err).message}`);
+    } catch (e) {
+      this.end(false);
+      throw e;
+    }
+    this.checked = true;
+  }
+
   release(): void {
+    this.ready();
     this.end(true);
   }
 
@@ -261,17 +340,20 @@ export class ChainHandle implements ChainChild {
   private end(go: boolean): void {
     if (!this.open) return;
     this.open = false;
+    let failed = false;
     try {
       if (go) this.go();
       else killAndReap(this.pid);
     } catch (e) {
-      killAndReap(this.pid);
+      failed = true;
+      if (this.spec.reapOnFailure !== false) killAndReap(this.pid);
       throw e;
     } finally {
       closeQuiet(this.reportR);
       closeQuiet(this.goW);
-      // An exec'd child's pidfd is the caller's; a helper's is done with.
-      if (!go || !this.spec.exec) closeQuiet(this.pidfd);
+      // An exec'd child's pidfd is the caller's (and a failed one's, when the caller reaps); a helper's is done with.
+      const callerKeeps = this.spec.exec && go && (!failed || this.spec.reapOnFailure === false);
+      if (!callerKeeps) closeQuiet(this.pidfd);
     }
   }
 
@@ -304,10 +386,7 @@ function killAndReap(pid: number): void {
   }
 }
 
-/**
- * Clones the child and runs its setup steps; returns it waiting for go. Throws ChainError (the
- * child killed and reaped) when a setup step failed.
- */
+/** Clones the child, which starts on its setup steps; see ChainHandle. */
 export function startChain(spec: ChainSpec): ChainHandle {
   const f = (fns ??= load());
   if (!f) throw new SysError("syscall chain", Errno.ENOSYS, undefined, undefined, "this libc has no makecontext/setcontext");
@@ -331,10 +410,6 @@ export function startChain(spec: ChainSpec): ChainHandle {
     libc.sigprocmask(SIG_SETMASK, saved, null);
     if (pid < 0) throw new SysError("clone", cloneErr);
     closeChildEnds();
-    const ready = readByte(reportR);
-    const stepErr = errno();
-    if (ready !== 0x52) throw new ChainError("setup", Errno.EIO, "the child ended before its setup finished");
-    if (stepErr !== 0) throw new ChainError("setup", stepErr, `a setup step failed: ${new SysError("setup", stepErr).message}`);
     return new ChainHandle(pid, pidfd[0]!, reportR, goW, spec);
   } catch (e) {
     if (pid > 0) killAndReap(pid);
@@ -347,11 +422,24 @@ export function startChain(spec: ChainSpec): ChainHandle {
   }
 }
 
+/**
+ * Builds the contexts of `spec` without starting anything: the stage server runs it while idle,
+ * so the children it forks (namespace workers) run this code compiled.
+ */
+export function warmUpChain(spec: ChainSpec): void {
+  const f = (fns ??= load());
+  if (!f) return;
+  const mem = (arena ??= new Arena());
+  mem.resetData();
+  build(allSteps(spec, -1, -1, new Uint8Array(8)), mem, f);
+}
+
 /** startChain, `beforeGo` in the parent (throwing kills the child), then release: the child, exec'd. */
 export function spawnChain(spec: ChainSpec & { exec: { path: string; args: PackedArgs } }, beforeGo?: (c: ChainChild) => void): ChainChild {
   const h = startChain(spec);
   try {
     beforeGo?.(h);
+    h.ready();
   } catch (e) {
     h.abort();
     throw e;
