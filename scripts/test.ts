@@ -12,6 +12,11 @@ const only = process.argv.slice(2);
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
+// As root (how .ci/run runs) every test can run, so a skipped one is a failure; otherwise skips
+// are counted and named, e.g. the tests that need root.
+const strict = process.getuid?.() === 0 || process.env.CI === "true";
+const skips: string[] = [];
 // Each failing test with the lines bun printed before it, repeated at the end so that the tail
 // of a CI log names what failed.
 const failures: string[] = [];
@@ -40,6 +45,11 @@ function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}
   collectFailures(name, err);
   const pass = /^\s*(\d+) pass\s*$/m.exec(err);
   const fail = /^\s*(\d+) fail\s*$/m.exec(err);
+  const skip = /^\s*(\d+) skip\s*$/m.exec(err);
+  if (skip) {
+    skipped += Number(skip[1]);
+    for (const line of err.split("\n")) if (line.startsWith("(skip)") || line.startsWith("(todo)")) skips.push(`[${name}] ${line}`);
+  }
   if (pass || fail) {
     const p = Number(pass?.[1] ?? 0);
     const f = Number(fail?.[1] ?? 0);
@@ -78,6 +88,12 @@ step("integration (fallbacks forced)", [`${bin}/bun`, "test", "test/integration"
 // The library's tests once more with every sandbox forked from the stage server (no namespace worker).
 step("library, forked stage only", [`${bin}/bun`, "test", "test/integration/api", "test/integration/example"], { BUN_SANDBOX_NO_WORKER: "1" });
 
+if (strict && skipped > 0) {
+  failed += skipped;
+  failures.push(`${skipped} skipped (a skip is a failure when run as root or under CI):`, ...skips.map((l) => `    ${l}`));
+} else if (skips.length) {
+  process.stdout.write(`\n=== skipped\n${skips.join("\n")}\n`);
+}
 if (failures.length) process.stdout.write(`\n=== what failed\n${failures.join("\n")}\n\n`);
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}\n`);
 process.exit(failed === 0 ? 0 : 1);
