@@ -1,8 +1,12 @@
-// What operations need while the new root is being built.
-import { lstat, stat, type FileStat } from "../sys/fs.ts";
-import { joinPath, parentOf, baseName } from "../plan/paths.ts";
-import { resolveInRoot } from "./resolve.ts";
+// What operations need while the new root is being built, and how they reach paths in it: by
+// fds (see dest.ts), so a concurrent rename or symlink swap cannot redirect them.
+import { closeQuiet, open } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
+import { mkdirAt, openAt } from "../sys/fs.ts";
 import type { PreparedDirModes } from "./ops/dirmodes.ts";
+import { makeDirsAt, openIn, openPlace, walk, type Place, type WalkOptions } from "./dest.ts";
+import { SysError } from "../sys/error.ts";
+import { Errno } from "../sys/errno.ts";
 
 export interface StageContext {
   /** The host's root as seen from the workspace (source of binds). */
@@ -26,21 +30,59 @@ export interface StageContext {
   readonly neverBlock?: boolean;
 }
 
-/** Host-visible path of `path` inside the new root, symlinks resolved without leaving it. */
-export function inNewRoot(ctx: StageContext, path: string): string {
-  return joinPath(ctx.newroot, resolveInRoot(ctx.newroot, path, ctx.procFd));
+/**
+ * Runs `fn` with an fd of `root` as it is now: a mount on "/" of the new root changes what the
+ * directory is, so it is opened afresh (the workspace is ours alone: nobody can swap it).
+ */
+export function withRoot<T>(root: string, fn: (rootFd: number) => T): T {
+  const fd = open(root, O.PATH | O.DIRECTORY);
+  try {
+    return fn(fd);
+  } finally {
+    closeQuiet(fd);
+  }
 }
 
-/** Host-visible path of `path` inside the new root with only the parent resolved (the last component is not followed). */
-export function inNewRootNoFollow(ctx: StageContext, path: string): string {
-  return joinPath(ctx.newroot, resolveInRoot(ctx.newroot, parentOf(path), ctx.procFd), baseName(path));
+/** Runs `fn` with the place of `path` in the new root (see dest.ts walk), its directory closed afterwards. */
+export function placeIn<T>(ctx: StageContext, path: string, opts: WalkOptions, fn: (p: Place) => T): T {
+  return withRoot(ctx.newroot, (root) => {
+    const p = walk(root, path, opts);
+    if (!p) throw new SysError("resolve", Errno.ENOENT, path);
+    try {
+      return fn(p);
+    } finally {
+      closeQuiet(p.dir);
+    }
+  });
 }
 
-/** Host path of `path` inside `root` (old or new), resolving symlinks unless `nofollow`. */
-export function inRoot(ctx: StageContext, root: string, path: string, nofollow = false): string {
-  if (nofollow) return joinPath(root, resolveInRoot(root, parentOf(path), ctx.procFd), baseName(path));
-  return joinPath(root, resolveInRoot(root, path, ctx.procFd));
+/** mkdir -p of `path` in the new root; returns the directory's fd (the caller closes it). */
+export function dirIn(ctx: StageContext, path: string, mode = 0o755): number {
+  return withRoot(ctx.newroot, (root) => makeDirsAt(root, path, mode));
 }
 
-export const lstatOrNull = (p: string): FileStat | null => lstat(p);
-export const statOrNull = (p: string): FileStat | null => stat(p);
+/** An O_PATH fd of `path` in `root` (symlinks followed unless `follow` is false for the last one); null when missing. */
+export function openInRoot(root: string, path: string, follow = true): number | null {
+  return withRoot(root, (r) => openIn(r, path, follow));
+}
+
+/**
+ * The O_PATH fd of what `p` names, creating it when missing: a directory (mode 0755) or an empty
+ * file (0644), the mount point of a bind or a placed file.
+ */
+export function targetAt(p: Place, dir: boolean): number {
+  const fd = openPlace(p);
+  if (fd !== null) return fd;
+  if (dir) mkdirAt(p.dir, p.name, 0o755);
+  else closeQuiet(openAt(p.dir, p.name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0o644));
+  return openPlace(p)!;
+}
+
+/** Runs `fn` with an fd, closing it afterwards. */
+export function using<T>(fd: number, fn: (fd: number) => T): T {
+  try {
+    return fn(fd);
+  } finally {
+    closeQuiet(fd);
+  }
+}

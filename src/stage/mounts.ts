@@ -1,9 +1,9 @@
 // Mount building blocks the operations share: recursive binds that are read-only on every
 // submount, and read-only remounts of a tree.
-import { lstat, mountIdOf, readText } from "../sys/fs.ts";
+import { lstat, mountIdOf, readlink, readText } from "../sys/fs.ts";
 import { mount, mountSetattr, moveMountFd, openTree } from "../sys/mount.ts";
 import { closeQuiet } from "../sys/fd.ts";
-import { AT, MOUNT_ATTR, MS, OPEN_TREE } from "../sys/flags.ts";
+import { AT, MOUNT_ATTR, MOVE_MOUNT, MS, OPEN_TREE } from "../sys/flags.ts";
 import { ATIME_FLAGS, type RemountFlags } from "../plan/ops/remount.ts";
 import { SysError } from "../sys/error.ts";
 import { Errno } from "../sys/errno.ts";
@@ -15,25 +15,46 @@ export interface BindOptions {
   nofollow?: boolean;
   /** Where the mountinfo of this process can be read (for the old-API read-only walk). */
   mountinfo: string;
+  /** A /proc/self/fd directory: the old API names an fd through it (its magic links). */
+  procFd?: string;
+  /** What to call the source in errors (default: the path, or "fd N"). */
+  label?: string;
 }
+
+/** A path, or an fd (O_PATH) of what to act on. */
+export type Where = string | number;
 
 // Test and old-kernel switch: behave as if mount_setattr (kernel 5.12) did not exist.
 const noMountSetattr = () => process.env.BUN_SANDBOX_NO_MOUNT_SETATTR === "1";
 
 const isEnosys = (e: unknown) => e instanceof SysError && e.errno === Errno.ENOSYS;
 
+/** The path the old API takes for `w`: an fd through its /proc/self/fd magic link, which names exactly it. */
+export function pathOf(w: Where, procFd: string | undefined): string {
+  if (typeof w === "string") return w;
+  if (!procFd) throw new SysError("mount", Errno.ENOSYS, `fd ${w}`, undefined, "no /proc to name an fd through");
+  return `${procFd}/${w}`;
+}
+
+/** The path of `w` as this process sees it (the walk of mountinfo entries goes by it). */
+function realPath(w: Where, procFd: string | undefined): string {
+  return typeof w === "string" ? w : readlink(pathOf(w, procFd));
+}
+
 /**
- * Recursive bind of `src` on `dst`. With the new mount API the attributes are applied to the
- * detached tree before it is attached (atomic, recursive). On kernels without mount_setattr
- * (before 5.12) the tree is attached first and each submount remounted one by one; without
- * open_tree (before 5.2) mount(2) does the bind.
+ * Recursive bind of `src` on `dst` (each a path or an fd). With the new mount API the attributes
+ * are applied to the detached tree before it is attached (atomic, recursive). On kernels without
+ * mount_setattr (before 5.12) the tree is attached first and each submount remounted one by one;
+ * without open_tree (before 5.2) mount(2) does the bind.
  */
-export function bindTree(src: string, dst: string, opts: BindOptions): void {
+export function bindTree(src: Where, dst: Where, opts: BindOptions): void {
   const attrs = (opts.readonly ? MOUNT_ATTR.RDONLY : 0) | (opts.nodev ? MOUNT_ATTR.NODEV : 0);
   const legacyFlags = (opts.readonly ? MS.RDONLY : 0) | (opts.nodev ? MS.NODEV : 0);
+  const label = opts.label ?? (typeof src === "string" ? src : `fd ${src}`);
   let fd = -1;
   try {
-    fd = openTree(src, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | AT.NO_AUTOMOUNT | (opts.nofollow ? AT.SYMLINK_NOFOLLOW : 0));
+    const flags = OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.RECURSIVE | AT.NO_AUTOMOUNT | (opts.nofollow ? AT.SYMLINK_NOFOLLOW : 0);
+    fd = typeof src === "number" ? openTree("", flags | AT.EMPTY_PATH, src) : openTree(src, flags);
   } catch (e) {
     if (!isEnosys(e)) throw e;
   }
@@ -42,24 +63,25 @@ export function bindTree(src: string, dst: string, opts: BindOptions): void {
       let applied = attrs === 0;
       if (!applied) {
         try {
-          if (noMountSetattr()) throw new SysError("mount_setattr", Errno.ENOSYS, src);
-          mountSetattr(fd, AT.RECURSIVE, { set: attrs }, src);
+          if (noMountSetattr()) throw new SysError("mount_setattr", Errno.ENOSYS, label);
+          mountSetattr(fd, AT.RECURSIVE, { set: attrs }, label);
           applied = true;
         } catch (e) {
           if (!isEnosys(e)) throw e;
         }
       }
-      moveMountFd(fd, dst, 0, AT.FDCWD, src);
-      if (!applied) remountTree(dst, legacyFlags, opts.mountinfo);
+      if (typeof dst === "number") moveMountFd(fd, "", MOVE_MOUNT.T_EMPTY_PATH, dst, label);
+      else moveMountFd(fd, dst, 0, AT.FDCWD, label);
+      if (!applied) remountTree(realPath(dst, opts.procFd), legacyFlags, opts.mountinfo);
     } finally {
       closeQuiet(fd);
     }
     return;
   }
   // mount(2) follows a symlink source, so binding a symlink itself needs open_tree.
-  if (opts.nofollow) throw new SysError("open_tree (needed to bind a symlink itself)", Errno.ENOSYS, src);
-  mount(src, dst, null, MS.BIND | MS.REC);
-  if (legacyFlags) remountTree(dst, legacyFlags, opts.mountinfo);
+  if (opts.nofollow) throw new SysError("open_tree (needed to bind a symlink itself)", Errno.ENOSYS, label);
+  mount(pathOf(src, opts.procFd), pathOf(dst, opts.procFd), null, MS.BIND | MS.REC);
+  if (legacyFlags) remountTree(realPath(dst, opts.procFd), legacyFlags, opts.mountinfo);
 }
 
 export interface MountInfoEntry {
@@ -165,6 +187,9 @@ export function mountsUnder(entries: readonly MountInfoEntry[], dst: string, rec
   return entries.filter((e) => ids.has(e.id) && reachable(e)).sort((a, b) => a.mountPoint.length - b.mountPoint.length);
 }
 
+export const notMountPoint = (label: string): string =>
+  `${label} is not a mount point in the sandbox; a remount changes the flags of a mount (bind or mount something on ${label} first)`;
+
 function explainRemountError(e: unknown, f: RemountFlags): unknown {
   if (e instanceof SysError && e.errno === Errno.EPERM && (f.clear || f.set & ATIME_FLAGS)) {
     return new SysError(e.syscall, e.errno, e.path, e.dest, "a flag set by the host on this mount (ro, nosuid, nodev, noexec or its access-time mode) is locked in a user namespace and cannot be cleared or changed");
@@ -174,22 +199,22 @@ function explainRemountError(e: unknown, f: RemountFlags): unknown {
 
 /**
  * Changes the flags of the mount at `dst` (and every mount below it with "rec"), keeping the
- * flags it was not asked to change. `label` is the path as the sandbox sees it.
+ * flags it was not asked to change. `dst.fd` is what mount_setattr changes; `dst.path` (the
+ * workspace's path of it) finds it in mountinfo, and the old API's remounts go by that path.
+ * `label` is the path as the sandbox sees it.
  */
-export function remountMount(dst: string, label: string, f: RemountFlags, mountinfoPath: string): void {
+export function remountMount(dst: { fd: number; path: string }, label: string, f: RemountFlags, mountinfoPath: string): void {
   const entries = parseMountinfo(readText(mountinfoPath));
-  if (mountsUnder(entries, dst, false, mountIdOf).length === 0) {
-    throw new Error(`${label} is not a mount point in the sandbox; a remount changes the flags of a mount (bind or mount something on ${label} first)`);
-  }
+  if (mountsUnder(entries, dst.path, false, mountIdOf).length === 0) throw new Error(notMountPoint(label));
   if (!noMountSetattr()) {
     try {
-      mountSetattr(dst, (f.recursive ? AT.RECURSIVE : 0) | AT.SYMLINK_NOFOLLOW | AT.NO_AUTOMOUNT, mountAttrChange(f.set, f.clear), label);
+      mountSetattr(dst.fd, (f.recursive ? AT.RECURSIVE : 0) | AT.NO_AUTOMOUNT, mountAttrChange(f.set, f.clear), label);
       return;
     } catch (e) {
       if (!isEnosys(e)) throw explainRemountError(e, f);
     }
   }
-  for (const e of mountsUnder(entries, dst, f.recursive, mountIdOf)) {
+  for (const e of mountsUnder(entries, dst.path, f.recursive, mountIdOf)) {
     try {
       mount(null, e.mountPoint, null, MS.BIND | MS.REMOUNT | remountedFlags(e.options, f.set, f.clear));
     } catch (err) {
@@ -209,18 +234,18 @@ export function remountTree(dst: string, flags: number, mountinfoPath: string): 
 }
 
 /**
- * Makes the one mount at `target` read-only (not its submounts). mount_setattr changes only
- * that flag; the old API needs the mount's locked flags repeated (`options`, its mountinfo
- * options) or a user namespace gets EPERM.
+ * Makes the one mount at `target` (a path or an fd) read-only (not its submounts).
+ * mount_setattr changes only that flag; the old API needs the mount's locked flags repeated
+ * (`options`, its mountinfo options) or a user namespace gets EPERM.
  */
-export function remountReadOnly(target: string, options: string): void {
+export function remountReadOnly(target: Where, options: string, procFd?: string): void {
   if (!noMountSetattr()) {
     try {
-      mountSetattr(target, 0, { set: MOUNT_ATTR.RDONLY }, target);
+      mountSetattr(target, 0, { set: MOUNT_ATTR.RDONLY }, String(target));
       return;
     } catch (e) {
       if (!isEnosys(e)) throw e;
     }
   }
-  mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | mountFlagsOf(options));
+  mount(null, pathOf(target, procFd), null, MS.BIND | MS.REMOUNT | MS.RDONLY | mountFlagsOf(options));
 }

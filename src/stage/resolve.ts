@@ -1,7 +1,7 @@
 // Resolving paths inside a root directory without ever leaving it: absolute symlink targets
 // and ".." are clamped to the root, like openat2(RESOLVE_IN_ROOT). Missing trailing components
 // are kept as written so callers can create them.
-import { mkdirIfMissing, readlinkOrNull } from "../sys/fs.ts";
+import { readlinkOrNull } from "../sys/fs.ts";
 import { tryOpenat2, closeQuiet } from "../sys/fd.ts";
 import { O, RESOLVE } from "../sys/flags.ts";
 import { Errno } from "../sys/errno.ts";
@@ -79,12 +79,4 @@ export function resolveInRoot(root: string, path: string, procFd: string): strin
     }
   }
   return walkInRoot(root, path);
-}
-
-/** mkdir -p of `path` (inside `root`, already resolved), new directories get `mode`. */
-export function makeDirs(root: string, resolved: string, mode = 0o755): void {
-  const parts = splitPath(resolved);
-  for (let i = 1; i <= parts.length; i++) {
-    mkdirIfMissing(joinPath(root, ...parts.slice(0, i)), mode);
-  }
 }

@@ -26,10 +26,13 @@ export const AT = {
   NO_AUTOMOUNT: 0x800, EMPTY_PATH: 0x1000, RECURSIVE: 0x8000,
 } as const;
 
+// aarch64 keeps 32-bit ARM's values for O_DIRECTORY and O_NOFOLLOW (arch/arm64/include/uapi/asm/fcntl.h).
+const ARM64 = process.arch === "arm64";
+
 export const O = {
   RDONLY: 0, WRONLY: 1, RDWR: 2, CREAT: 0o100, EXCL: 0o200, NOCTTY: 0o400, TRUNC: 0o1000,
-  APPEND: 0o2000, NONBLOCK: 0o4000, DIRECTORY: 0o200000, NOFOLLOW: 0o400000, CLOEXEC: 0o2000000,
-  PATH: 0o10000000,
+  APPEND: 0o2000, NONBLOCK: 0o4000, DIRECTORY: ARM64 ? 0o40000 : 0o200000, NOFOLLOW: ARM64 ? 0o100000 : 0o400000,
+  CLOEXEC: 0o2000000, PATH: 0o10000000,
 } as const;
 
 export const OPEN_TREE = { CLONE: 0x1, CLOEXEC: O.CLOEXEC } as const;

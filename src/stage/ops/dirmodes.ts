@@ -2,7 +2,10 @@
 // mounts, resolve the modes, open the output directory. In the workspace: a tmpfs for overlay
 // writes and hidden directories, a private recursive copy of the host's mounts as the new root,
 // then one action per mount point, /dev/shm, and lxcfs over /proc.
-import { access, createFile, lstat, lchown, mkdir, R_OK, readdir, readdirFd, readText, stat, statOrThrow, X_OK, DT, type FileStat } from "../../sys/fs.ts";
+import {
+  access, createFile, lstat, lchown, mkdir, mkdirAt, openAt, R_OK, readdir, readdirFd, readText, stat, statAtFd, statOrThrow, X_OK, DT,
+  type FileStat,
+} from "../../sys/fs.ts";
 import { closeQuiet, open } from "../../sys/fd.ts";
 import { mount, statfsType, FS_MAGIC } from "../../sys/mount.ts";
 import { MS, O } from "../../sys/flags.ts";
@@ -14,9 +17,11 @@ import {
   type DirModeAction, type HostMount,
 } from "../../plan/ops/dirmodes.ts";
 import { overlayOptions } from "../../plan/ops/overlay.ts";
-import { isRelativeTo, joinPath, normalizeAbsolute, parentOf, splitPath } from "../../plan/paths.ts";
-import { parseMountinfo, bindTree, remountReadOnly } from "../mounts.ts";
-import { makeDirs, resolveInRoot } from "../resolve.ts";
+import { isRelativeTo, joinPath, normalizeAbsolute, splitPath } from "../../plan/paths.ts";
+import { parseMountinfo, bindTree, pathOf, remountReadOnly } from "../mounts.ts";
+import { using, withRoot } from "../context.ts";
+import { atPlace, openPlace } from "../dest.ts";
+import { resolveInRoot } from "../resolve.ts";
 import { SetupError } from "../errors.ts";
 import type { StageContext } from "../context.ts";
 
@@ -137,7 +142,6 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
   if (!dm) throw new Error("internal error: directory modes were not prepared before unshare");
   for (const n of dm.notes) ctx.debug(n);
   const host = (p: string) => joinPath(ctx.oldroot, p);
-  const inside = (p: string) => joinPath(ctx.newroot, p);
 
   // 1. The sandbox's own tmpfs: overlay upper and work directories, hidden directories, shm.
   const w = `${ctx.scratch}/dirmodes`;
@@ -175,21 +179,27 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
     }
   };
 
-  /** Makes the mount point `path` in the new root when it is missing (inside a hidden directory). */
-  const ensureTarget = (path: string, st: FileStat) => {
-    const t = inside(path);
-    if (lstat(t)) return t;
-    makeDirs(ctx.newroot, parentOf(path), 0o755);
-    if (st.isDirectory()) mkdir(t, st.mode & 0o7777);
-    else createFile(t, st.mode & 0o777);
-    return t;
-  };
+  /**
+   * An fd of the mount point `path` in the new root; with `st`, made like it when missing (inside a
+   * hidden directory). A mount point's path has no symlink: one found there (swapped in
+   * meanwhile, in a full-access directory say) fails the setup instead of redirecting it.
+   */
+  const target = (path: string, st?: FileStat): number =>
+    withRoot(ctx.newroot, (root) => atPlace(root, path, { follow: false, create: st ? 0o755 : null, noSymlinks: true }, (p) => {
+      const fd = openPlace(p);
+      if (fd !== null) return fd;
+      if (!st) throw new SysError("open", Errno.ENOENT, path);
+      if (st.isDirectory()) mkdirAt(p.dir, p.name, st.mode & 0o7777);
+      else closeQuiet(openAt(p.dir, p.name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, st.mode & 0o777));
+      return openPlace(p)!;
+    }));
+  const opts = { mountinfo: ctx.mountinfo, procFd: ctx.procFd };
 
-  const bindAgain = (path: string, st: FileStat) => bindTree(host(path), ensureTarget(path, st), { mountinfo: ctx.mountinfo });
+  const bindAgain = (path: string, st: FileStat) => using(target(path, st), (t) => bindTree(host(path), t, opts));
 
   const readOnly = (a: DirModeAction, st: FileStat, reachable: boolean) => {
     if (!reachable) bindAgain(a.path, st);
-    remountReadOnly(inside(a.path), a.options);
+    using(target(a.path), (t) => remountReadOnly(t, a.options, ctx.procFd));
   };
 
   /** An overlay on `path` with the host's directory as the lower layer; throws what mount(2) says. */
@@ -200,7 +210,7 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
     mkdir(upper, st.mode & 0o7777);
     copyOwner(upper, st);
     mkdir(work, 0o700);
-    mount("overlay", inside(path), "overlay", 0, overlayOptions([host(path)], upper, work));
+    using(target(path), (t) => mount("overlay", pathOf(t, ctx.procFd), "overlay", 0, overlayOptions([host(path)], upper, work)));
     dm.overlays.push({ path, upper: `upper/${n}` });
   };
 
@@ -234,7 +244,7 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
           if (st.isDirectory()) mkdir(src, st.mode & 0o7777);
           else createFile(src, st.mode & 0o777);
           copyOwner(src, st);
-          mount(src, ensureTarget(a.path, st), null, MS.BIND);
+          using(target(a.path, st), (t) => mount(src, pathOf(t, ctx.procFd), null, MS.BIND));
           coverage.record(a.path, true);
           ctx.debug(`dirmode ${a.path}: hidden${why}`);
           break;
@@ -256,7 +266,7 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
             ctx.debug(`dirmode ${a.path}: read-only (overlay impossible for a file)`);
             break;
           }
-          if (!reachable) ensureTarget(a.path, st);
+          if (!reachable) closeQuiet(target(a.path, st));
           try {
             overlay(a.path, st);
             coverage.record(a.path, true);
@@ -295,11 +305,12 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
 
   // 4. POSIX shared memory stays writable: a tmpfs directory of its own, unless configured.
   for (const p of dm.shm) {
-    if (!isPlainDir(ctx.newroot, p)) continue;
+    const dir = plainDir(ctx, p);
+    if (dir === null) continue;
     const src = `${w}/shm/${counter++}`;
     mkdir(src, 0o1777);
     try {
-      mount(src, inside(p), null, MS.BIND);
+      using(dir, () => mount(src, pathOf(dir, ctx.procFd), null, MS.BIND));
     } catch (e) {
       throw new SetupError(`${p} writable tmpfs`, e);
     }
@@ -311,20 +322,24 @@ export function applyDirModes(op: DirModesOp, ctx: StageContext): void {
   if (dm.lxcfs) bindLxcfs(dm.lxcfs, ctx);
 }
 
-/** Whether every component of `path` in `root` is a directory (no symlink). */
-function isPlainDir(root: string, path: string): boolean {
-  const parts = splitPath(path);
-  for (let i = 1; i <= parts.length; i++) {
-    if (!lstat(joinPath(root, ...parts.slice(0, i)))?.isDirectory()) return false;
+/** An fd of the directory `path` in the new root when every component of it is a directory (no symlink), else null. */
+function plainDir(ctx: StageContext, path: string): number | null {
+  try {
+    return withRoot(ctx.newroot, (root) => atPlace(root, path, { follow: false, create: null, noSymlinks: true }, (p) => openPlace(p, O.DIRECTORY)));
+  } catch {
+    return null;
   }
-  return true;
 }
 
 function bindLxcfs(lxcfs: { dir: string; files: string[] }, ctx: StageContext): void {
-  const proc = joinPath(ctx.newroot, "/proc");
-  if (!isPlainDir(ctx.newroot, "/proc")) return;
+  const proc = plainDir(ctx, "/proc");
+  if (proc === null) return;
+  using(proc, () => bindLxcfsAt(lxcfs, ctx, proc));
+}
+
+function bindLxcfsAt(lxcfs: { dir: string; files: string[] }, ctx: StageContext, proc: number): void {
   try {
-    if (statfsType(proc) !== FS_MAGIC.PROC) return;
+    if (statfsType(pathOf(proc, ctx.procFd)) !== FS_MAGIC.PROC) return;
   } catch {
     return;
   }
@@ -332,21 +347,20 @@ function bindLxcfs(lxcfs: { dir: string; files: string[] }, ctx: StageContext): 
   const bound: string[] = [];
   for (const f of lxcfs.files) {
     const src = `${srcDir}/${f}`;
-    const dst = `${proc}/${f}`;
     const s = stat(src);
-    const d = lstat(dst);
+    const d = statAtFd(proc, f, false);
     if (!s || !d || d.isSymbolicLink() || s.isDirectory() !== d.isDirectory()) continue;
     try {
-      bindTree(src, dst, { readonly: true, mountinfo: ctx.mountinfo });
+      using(openAt(proc, f, O.PATH | O.NOFOLLOW), (dst) => bindTree(src, dst, { readonly: true, mountinfo: ctx.mountinfo, procFd: ctx.procFd }));
     } catch (e) {
       throw new SetupError(`lxcfs ${lxcfs.dir}/${f} -> /proc/${f}`, e);
     }
     bound.push(f);
   }
   if (bound.length === 0) return;
-  const clean = `${proc}/1/ns`;
   try {
-    if (statOrThrow(clean).isDirectory()) bindTree(joinPath(ctx.oldroot, "/proc"), clean, { mountinfo: ctx.mountinfo });
+    using(openAt(proc, "1/ns", O.PATH | O.DIRECTORY | O.NOFOLLOW), (clean) =>
+      bindTree(joinPath(ctx.oldroot, "/proc"), clean, { mountinfo: ctx.mountinfo, procFd: ctx.procFd }));
   } catch (e) {
     throw new SetupError("lxcfs: a clean procfs at /proc/1/ns", e);
   }

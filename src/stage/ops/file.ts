@@ -1,10 +1,9 @@
-import { createFile, unlink, writeFile } from "../../sys/fs.ts";
+import { unlink, writeFile } from "../../sys/fs.ts";
 import type { FileOp } from "../../plan/types.ts";
 import { fileMode } from "../../plan/ops/file.ts";
-import { parentOf } from "../../plan/paths.ts";
-import { inNewRoot, inNewRootNoFollow, lstatOrNull, type StageContext } from "../context.ts";
+import { placeIn, targetAt, using, type StageContext } from "../context.ts";
+import { openPlace, statPlace } from "../dest.ts";
 import { bindTree } from "../mounts.ts";
-import { makeDirs } from "../resolve.ts";
 
 let counter = 0;
 
@@ -18,17 +17,12 @@ export function applyFile(op: FileOp, ctx: StageContext): void {
   writeFile(tmp, Buffer.from(op.base64, "base64"), { mode: fileMode(op), exclusive: true });
   try {
     // Like a bind of a file: an existing symlink at the destination is covered, not followed.
-    let dst = inNewRootNoFollow(ctx, op.dst);
-    if (!lstatOrNull(dst)?.isSymbolicLink()) {
-      dst = inNewRoot(ctx, op.dst);
-      const st = lstatOrNull(dst);
-      if (st?.isDirectory()) throw new Error(`${op.dst} is a directory; a placed file cannot cover it`);
-      if (!st) {
-        makeDirs(ctx.newroot, parentOf(dst.slice(ctx.newroot.length) || "/"), 0o755);
-        createFile(dst, 0o644);
-      }
-    }
-    bindTree(tmp, dst, { readonly: op.readonly, mountinfo: ctx.mountinfo });
+    const onLink = placeIn(ctx, op.dst, { follow: false, create: 0o755 }, (p) => (statPlace(p)?.isSymbolicLink() ? openPlace(p) : null));
+    const target = onLink ?? placeIn(ctx, op.dst, { follow: true, create: 0o755 }, (p) => {
+      if (p.name === "" || statPlace(p)?.isDirectory()) throw new Error(`${op.dst} is a directory; a placed file cannot cover it`);
+      return targetAt(p, false);
+    });
+    using(target, () => bindTree(tmp, target, { readonly: op.readonly, mountinfo: ctx.mountinfo, procFd: ctx.procFd }));
   } finally {
     unlink(tmp);
   }

@@ -1,14 +1,12 @@
 import type { MqueueOp } from "../../plan/types.ts";
 import { mount } from "../../sys/mount.ts";
 import { MS } from "../../sys/flags.ts";
-import { inNewRoot, type StageContext } from "../context.ts";
-import { makeDirs } from "../resolve.ts";
+import { dirIn, using, type StageContext } from "../context.ts";
+import { pathOf } from "../mounts.ts";
 
 export function applyMqueue(op: MqueueOp, ctx: StageContext): void {
   // The mqueue filesystem shows the queues of the mounting process's IPC namespace: without a
   // private one it would show (and let the command create) the host's queues.
   if (!ctx.ipcns) throw new Error("a private mqueue needs an IPC namespace; add --unshare-ipc");
-  const dst = inNewRoot(ctx, op.dst);
-  makeDirs(ctx.newroot, dst.slice(ctx.newroot.length), 0o755);
-  mount("mqueue", dst, "mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC);
+  using(dirIn(ctx, op.dst), (dir) => mount("mqueue", pathOf(dir, ctx.procFd), "mqueue", MS.NOSUID | MS.NODEV | MS.NOEXEC));
 }

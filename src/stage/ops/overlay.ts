@@ -1,10 +1,13 @@
-import { exists, mkdir } from "../../sys/fs.ts";
+import { exists, mkdirAt, openAt } from "../../sys/fs.ts";
+import { closeQuiet } from "../../sys/fd.ts";
+import { O } from "../../sys/flags.ts";
 import type { OverlayOp } from "../../plan/types.ts";
 import { overlayOptions } from "../../plan/ops/overlay.ts";
-import { defaultDirMode, parentOf } from "../../plan/paths.ts";
+import { defaultDirMode, joinPath } from "../../plan/paths.ts";
 import { mount } from "../../sys/mount.ts";
-import { inNewRoot, inRoot, lstatOrNull, type StageContext } from "../context.ts";
-import { makeDirs } from "../resolve.ts";
+import { dirIn, using, type StageContext } from "../context.ts";
+import { pathOf } from "../mounts.ts";
+import { resolveInRoot } from "../resolve.ts";
 
 /** Early phase: every layer directory must exist on the host. */
 export function earlyOverlay(op: OverlayOp): OverlayOp {
@@ -18,27 +21,31 @@ export function earlyOverlay(op: OverlayOp): OverlayOp {
 }
 
 export function applyOverlay(op: OverlayOp, ctx: StageContext): void {
+  // Layers are host paths, taken by name like every bind source.
   const host = (p: string, what: string) => {
-    const resolved = inRoot(ctx, ctx.oldroot, p);
+    const resolved = joinPath(ctx.oldroot, resolveInRoot(ctx.oldroot, p, ctx.procFd));
     if (!exists(resolved)) throw new Error(`${what} ${p} does not exist; create it first`);
     return resolved;
   };
   const lower = op.lower.map((l) => host(l, "lower directory"));
   let upper = op.upper === null || op.upper === "tmpfs" ? null : host(op.upper, "upper directory");
   let work = op.work === null ? null : host(op.work, "work directory");
-  const dst = inNewRoot(ctx, op.dst);
-  const inside = dst.slice(ctx.newroot.length) || "/";
-  makeDirs(ctx.newroot, parentOf(inside), 0o755);
-  const mode = defaultDirMode(inside);
-  if (!lstatOrNull(dst)) mkdir(dst, mode);
-  if (op.upper === "tmpfs") {
-    // A fresh tmpfs at the destination holds the upper and work directories; the overlay
-    // then covers it, so neither is visible.
-    mount("tmpfs", dst, "tmpfs", 0, "mode=0755");
-    mkdir(`${dst}/upper`, mode);
-    mkdir(`${dst}/work`, 0o755);
-    upper = `${dst}/upper`;
-    work = `${dst}/work`;
+  const mode = defaultDirMode(op.dst);
+  const held: number[] = [];
+  try {
+    if (op.upper === "tmpfs") {
+      // A fresh tmpfs at the destination holds the upper and work directories; the overlay then
+      // covers it, so neither is visible. They are named by their fds' magic links, as mount targets are.
+      using(dirIn(ctx, op.dst, mode), (dir) => mount("tmpfs", pathOf(dir, ctx.procFd), "tmpfs", 0, "mode=0755"));
+      using(dirIn(ctx, op.dst), (t) => {
+        mkdirAt(t, "upper", mode);
+        mkdirAt(t, "work", 0o755);
+        for (const d of ["upper", "work"]) held.push(openAt(t, d, O.PATH | O.DIRECTORY | O.NOFOLLOW));
+      });
+      [upper, work] = held.map((fd) => pathOf(fd, ctx.procFd)) as [string, string];
+    }
+    using(dirIn(ctx, op.dst, mode), (dir) => mount("overlay", pathOf(dir, ctx.procFd), "overlay", 0, overlayOptions(lower, upper, work)));
+  } finally {
+    for (const fd of held) closeQuiet(fd);
   }
-  mount("overlay", dst, "overlay", 0, overlayOptions(lower, upper, work));
 }

@@ -1,11 +1,10 @@
-import { readlink, symlink, unlink } from "../../sys/fs.ts";
+import { readlink, readlinkAt, symlink, symlinkAt, unlink } from "../../sys/fs.ts";
 import { SysError } from "../../sys/error.ts";
 import { Errno } from "../../sys/errno.ts";
 import type { SymlinkOp } from "../../plan/types.ts";
-import { parentOf } from "../../plan/paths.ts";
-import { inNewRootNoFollow, lstatOrNull, type StageContext } from "../context.ts";
+import { placeIn, using, type StageContext } from "../context.ts";
+import { openPlace, statPlace } from "../dest.ts";
 import { bindTree } from "../mounts.ts";
-import { makeDirs } from "../resolve.ts";
 
 let counter = 0;
 
@@ -21,23 +20,20 @@ export function earlySymlink(op: SymlinkOp): SymlinkOp {
 }
 
 export function applySymlink(op: SymlinkOp, ctx: StageContext): void {
-  const link = inNewRootNoFollow(ctx, op.dst);
-  makeDirs(ctx.newroot, parentOf(link.slice(ctx.newroot.length) || "/"), 0o755);
-  const existing = lstatOrNull(link);
-  if (!existing) {
-    symlink(op.target, link);
-    return;
-  }
-  if (existing.isSymbolicLink() && readlink(link) === op.target) return;
-  if (existing.isDirectory()) {
-    throw new Error(`${op.dst} exists and is a directory; a symlink cannot replace it (remove it from the source, or pick another path)`);
-  }
-  // Cover the existing file or symlink with a bind of a new symlink made in the workspace.
-  const tmp = `${ctx.scratch}/symlink-${counter++}`;
-  symlink(op.target, tmp);
-  try {
-    bindTree(tmp, link, { nofollow: true, mountinfo: ctx.mountinfo });
-  } finally {
-    unlink(tmp);
-  }
+  placeIn(ctx, op.dst, { follow: false, create: 0o755 }, (p) => {
+    const existing = statPlace(p);
+    if (!existing) return symlinkAt(op.target, p.dir, p.name);
+    if (existing.isSymbolicLink() && readlinkAt(p.dir, p.name) === op.target) return;
+    if (existing.isDirectory()) {
+      throw new Error(`${op.dst} exists and is a directory; a symlink cannot replace it (remove it from the source, or pick another path)`);
+    }
+    // Cover the existing file or symlink with a bind of a new symlink made in the workspace.
+    const tmp = `${ctx.scratch}/symlink-${counter++}`;
+    symlink(op.target, tmp);
+    try {
+      using(openPlace(p)!, (target) => bindTree(tmp, target, { nofollow: true, mountinfo: ctx.mountinfo, procFd: ctx.procFd }));
+    } finally {
+      unlink(tmp);
+    }
+  });
 }
