@@ -3,7 +3,7 @@ import { closeQuiet, pipe2 } from "../sys/fd.ts";
 import { libc, errno } from "../sys/libc.ts";
 import { poll, POLLIN } from "../sys/socket.ts";
 import { Errno } from "../sys/errno.ts";
-import type { StatusEvent } from "../stage/status.ts";
+import { MAX_STATUS_LINE, malformedMessage, parseStatusLine, type ReadStatus } from "./status.ts";
 import type { StageJob } from "../stage/request.ts";
 import { coldServer, shutdownWarmServer, warmServer } from "./server.ts";
 import { SandboxError, type SandboxStatus } from "./types.ts";
@@ -14,19 +14,37 @@ import { signalName } from "../sys/signals.ts";
 export class StatusReader {
   private pending = "";
   private eof = false;
+  /** Dropping the rest of a line that was too long. */
+  private skipping = false;
 
   constructor(readonly fd: number) {}
 
-  private take(): StatusEvent | null {
-    const nl = this.pending.indexOf("\n");
-    if (nl < 0) return null;
-    const line = this.pending.slice(0, nl);
-    this.pending = this.pending.slice(nl + 1);
-    return JSON.parse(line) as StatusEvent;
+  private take(): ReadStatus | null {
+    for (;;) {
+      const nl = this.pending.indexOf("\n");
+      if (nl < 0) {
+        if (this.pending.length <= MAX_STATUS_LINE) return null;
+        this.pending = "";
+        if (this.skipping) return null;
+        this.skipping = true;
+        return { event: "malformed", detail: `a line longer than ${MAX_STATUS_LINE} characters` };
+      }
+      const line = this.pending.slice(0, nl);
+      this.pending = this.pending.slice(nl + 1);
+      if (this.skipping) this.skipping = false;
+      else return parseStatusLine(line);
+    }
+  }
+
+  /** End of stream: a last line without its newline is still looked at (it is malformed). */
+  private end(): void {
+    this.eof = true;
+    if (this.pending !== "" && !this.skipping) this.pending += "\n";
+    else this.pending = "";
   }
 
   /** Next event, waiting up to `timeoutMs` (-1: forever); null at end of stream or timeout. */
-  nextSync(timeoutMs = -1): StatusEvent | null {
+  nextSync(timeoutMs = -1): ReadStatus | null {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     const buf = Buffer.allocUnsafe(4096);
     for (;;) {
@@ -37,9 +55,9 @@ export class StatusReader {
       const n = Number(libc.read(this.fd, buf, buf.length));
       if (n < 0) {
         if (errno() === Errno.EINTR) continue;
-        this.eof = true;
+        this.end();
       } else if (n === 0) {
-        this.eof = true;
+        this.end();
       } else {
         this.pending += buf.toString("utf8", 0, n);
       }
@@ -51,15 +69,20 @@ export class StatusReader {
   }
 
   /** The remaining events, read without blocking the event loop. */
-  async *events(): AsyncGenerator<StatusEvent> {
+  async *events(): AsyncGenerator<ReadStatus> {
     for (let ev = this.take(); ev; ev = this.take()) yield ev;
     if (this.eof) return;
     const decoder = new TextDecoder();
-    for await (const chunk of Bun.file(this.fd).stream()) {
-      this.pending += decoder.decode(chunk, { stream: true });
-      for (let ev = this.take(); ev; ev = this.take()) yield ev;
+    try {
+      for await (const chunk of Bun.file(this.fd).stream()) {
+        this.pending += decoder.decode(chunk, { stream: true });
+        for (let ev = this.take(); ev; ev = this.take()) yield ev;
+      }
+    } catch {
+      // a read error ends the stream like EOF
     }
-    this.eof = true;
+    this.end();
+    for (let ev = this.take(); ev; ev = this.take()) yield ev;
   }
 
   close(): void {
@@ -73,7 +96,7 @@ export interface Launched {
   /** Call when the sandbox has ended: releases a one-shot server. */
   release(): void;
   /** Events that arrived before "spawned" (a fast sandbox may report first). */
-  early: StatusEvent[];
+  early: ReadStatus[];
 }
 
 // A warm server answers within a millisecond; a cold one needs a Bun start.
@@ -94,7 +117,7 @@ function tryLaunch(job: StageJob, targets: number[], io: number[], warm: boolean
   } finally {
     closeQuiet(statusWrite);
   }
-  const early: StatusEvent[] = [];
+  const early: ReadStatus[] = [];
   for (;;) {
     const ev = status.nextSync(SPAWN_TIMEOUT_MS);
     if (ev === null) {
@@ -123,6 +146,8 @@ export function launch(job: StageJob, targets: number[], io: number[], preferWar
 export interface Outcome {
   exitCode: number | null;
   signalCode: NodeJS.Signals | null;
+  /** Shell-style status: the exit code, 128+signal, or 1 when no exit was reported. */
+  code: number;
   /** Why the sandbox did not run its command to the end, when it did not. */
   error: SandboxError | undefined;
 }
@@ -132,6 +157,8 @@ export class StatusTracker {
   ready = false;
   error: SandboxError | undefined;
   waitStatus: number | null = null;
+  /** Set by the first malformed line: from then on the stream is not trusted for the error. */
+  private malformed = false;
 
   constructor(
     private readonly pid: number,
@@ -142,14 +169,18 @@ export class StatusTracker {
     return this.waitStatus !== null;
   }
 
-  handle(ev: StatusEvent): void {
+  handle(ev: ReadStatus): void {
     if (ev.event === "ready") {
+      if (this.ready) return;
       this.ready = true;
       this.onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces });
     } else if (ev.event === "error") {
-      this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
+      if (!this.malformed) this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
     } else if (ev.event === "exit") {
       this.waitStatus = ev.status;
+    } else if (ev.event === "malformed" && !this.malformed) {
+      this.malformed = true;
+      this.error = new SandboxError(malformedMessage(ev.detail), 1);
     }
   }
 
@@ -169,6 +200,6 @@ export class StatusTracker {
       exitCode = exitCodeOf(status);
     }
     this.onStatus?.({ type: "exited", pid: this.pid, exitCode, signalCode });
-    return { exitCode, signalCode, error };
+    return { exitCode, signalCode, code: status === null ? 1 : exitCodeOf(status), error };
   }
 }
