@@ -1,5 +1,10 @@
 // Host side of the stage server (src/stage/server.ts): starts it, keeps the warm one, sends
 // requests. The host process is multithreaded and never unshares or forks itself.
+//
+// Closing a server's socket is how the server learns that the host went away: it then SIGKILLs
+// every dieWithParent sandbox it runs. So the host closes a socket only once no sandbox it
+// started there is left (or by exiting): one request's trouble, shutdown() and a server being
+// replaced all retire the server instead, and the last sandbox to end closes it.
 import type { Subprocess } from "bun";
 import { closeQuiet, writeAll } from "../sys/fd.ts";
 import { memfdCreate, sendWithFds, socketpair } from "../sys/socket.ts";
@@ -20,19 +25,29 @@ function serverEnv(): Record<string, string> {
   return env;
 }
 
+/** Servers whose socket is still open (for closeServerSocketsNow). */
+const openServers = new Set<StageServer>();
+
 export class StageServer {
   private alive = true;
+  /** Requests sent here whose sandbox has not been released yet. */
+  private leases = 0;
+  /** No new requests; the socket closes when the last lease is released (one-shot: from the start). */
+  private retired: boolean;
 
   private constructor(
     readonly proc: Subprocess,
     private sock: number,
     readonly oneshot: boolean,
   ) {
+    this.retired = oneshot;
     void proc.exited.then(() => {
       this.alive = false;
     });
+    openServers.add(this);
   }
 
+  /** Throws when the server process cannot be started. */
   static start(oneshot: boolean): StageServer {
     const [mine, theirs] = socketpair();
     try {
@@ -45,19 +60,41 @@ export class StageServer {
       // The warm server must not keep the host alive; it exits when the host's end closes.
       proc.unref();
       return new StageServer(proc, mine, oneshot);
+    } catch (e) {
+      closeQuiet(mine);
+      throw e;
     } finally {
       closeQuiet(theirs);
     }
   }
 
   get usable(): boolean {
-    return this.alive && this.sock >= 0;
+    return this.alive && !this.retired && this.sock >= 0;
+  }
+
+  /** One more request in flight here; pair with release(). */
+  acquire(): void {
+    this.leases++;
+  }
+
+  /** A request's sandbox has ended (or it was never started). */
+  release(): void {
+    this.leases--;
+    if (this.retired && this.leases <= 0) this.close();
   }
 
   /**
-   * Sends one request; fds[0] is the status pipe. Throws when the server is gone. A one-shot
-   * server's socket stays open until close() (called when its sandbox has ended), so that the
-   * host dying still reaches a dieWithParent sandbox.
+   * Takes no new requests: the socket closes when the sandboxes started here have ended, so the
+   * server exits then without killing any of them.
+   */
+  retire(): void {
+    this.retired = true;
+    if (this.leases <= 0) this.close();
+  }
+
+  /**
+   * Sends one request; fds[0] is the status pipe. Throws the SysError of sendmsg: a server that
+   * is gone (EPIPE and the like), or an fd the kernel would not pass (see launch.ts).
    */
   send(req: StageRequest, fds: number[]): void {
     const data = Buffer.from(JSON.stringify(req));
@@ -75,32 +112,64 @@ export class StageServer {
     }
   }
 
+  /** Closes the socket now: the server then kills its dieWithParent sandboxes, as if the host died. */
   close(): void {
+    this.retired = true;
     if (this.sock >= 0) closeQuiet(this.sock);
     this.sock = -1;
+    openServers.delete(this);
   }
 }
 
 let warm: StageServer | null = null;
+/** Why the last server could not be started, for the error of a spawn that found none. */
+let startFailure = "";
 
-/** The shared warm server, started on first use; null when BUN_SANDBOX_WARM=0. */
+function tryStart(oneshot: boolean): StageServer | null {
+  try {
+    const server = StageServer.start(oneshot);
+    startFailure = "";
+    return server;
+  } catch (e) {
+    startFailure = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+export const lastStartFailure = (): string => startFailure;
+
+/** The shared warm server, started on first use; null when BUN_SANDBOX_WARM=0 or it cannot start. */
 export function warmServer(): StageServer | null {
   if (process.env.BUN_SANDBOX_WARM === "0") return null;
   if (warm && !warm.usable) {
-    warm.close();
+    warm.retire();
     warm = null;
   }
-  return (warm ??= StageServer.start(false));
+  return (warm ??= tryStart(false));
 }
 
-/** A fresh one-request server (the cold path): one Bun start per sandbox. */
-export function coldServer(): StageServer {
-  return StageServer.start(true);
+/** A fresh one-request server (the cold path): one Bun start per sandbox; null when it cannot start. */
+export function coldServer(): StageServer | null {
+  return tryStart(true);
 }
 
-/** Closes the warm server's socket: it exits once its sandboxes have ended. */
+/** Stops using `server` for new requests (the next spawn starts a fresh warm server). */
+export function retireServer(server: StageServer): void {
+  server.retire();
+  if (warm === server) warm = null;
+}
+
+/** Retires the warm server: it exits once the sandboxes started there have ended. */
 export function shutdownWarmServer(): void {
-  warm?.close();
+  if (warm) retireServer(warm);
+}
+
+/**
+ * Closes the socket of every server now, as the host exiting would: dieWithParent sandboxes are
+ * killed. Not part of the public API; tests use it as the control for what retiring avoids.
+ */
+export function closeServerSocketsNow(): void {
+  for (const s of [...openServers]) s.close();
   warm = null;
 }
 

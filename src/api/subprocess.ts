@@ -207,7 +207,8 @@ export class SandboxProcess implements SandboxSubprocess {
     this.signalCode = out.signalCode;
     opts.onExit?.(this, this.exitCode, this.signalCode, out.error);
     if (out.error) throw out.error;
-    return this.exitCode ?? 128 + signalNumber(this.signalCode!);
+    // From the wait status: a signal without a name (a real-time one) has a number all the same.
+    return out.code;
   }
 
   kill(signal: NodeJS.Signals | number = "SIGTERM"): void {

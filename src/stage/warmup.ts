@@ -26,14 +26,30 @@ import { commandChain, uniformCaps } from "./commandchain.ts";
 import { KEPT_CAPS } from "./run.ts";
 import { warmUpChain } from "../sys/syscallchain.ts";
 
+/**
+ * Host directories the sample plan binds and overlays, taken only where they exist (a host may
+ * lack /opt, or anything but /): the early phase checks them as a real setup would, and a missing
+ * one would fail the round.
+ */
+const SAMPLE_DIRS = ["/usr", "/opt", "/etc"];
+let sampleDirs: string[] | null = null;
+
+function existingDirs(): string[] {
+  return (sampleDirs ??= SAMPLE_DIRS.filter((d) => stat(d)?.isDirectory() === true));
+}
+
 function samplePlan(): Plan {
+  const dirs = existingDirs();
+  const binds = dirs.map((d) => ({ kind: "bind" as const, src: d, dst: d, readonly: true, optional: false, relative: false, nofollow: false }));
+  // Two layers where the host has them (the usual shape), else what there is, under a tmpfs upper.
+  const lower = dirs.length >= 2 ? dirs.slice(0, 2) : [dirs[0] ?? "/"];
   return {
     ...emptyPlan(),
     argv: ["true"],
     env: { PATH: "/usr/bin:/bin", HOME: "/root", LANG: "C.UTF-8" },
     ops: [
       { kind: "bind", src: "/", dst: "/", readonly: true, optional: false, relative: false, nofollow: false },
-      { kind: "bind", src: "/usr", dst: "/usr", readonly: true, optional: false, relative: false, nofollow: false },
+      ...binds,
       { kind: "bind", src: "/no/such/path", dst: "/x", readonly: false, optional: true, relative: false, nofollow: false },
       { kind: "tmpfs", dst: "/tmp" },
       { kind: "dev", dst: "/dev", console: null },
@@ -41,7 +57,7 @@ function samplePlan(): Plan {
       { kind: "dir", dst: "/var/tmp" },
       { kind: "symlink", target: "usr/bin", dst: "/bin" },
       { kind: "write", data: "x", dst: "/etc/x" },
-      { kind: "overlay", lower: ["/usr", "/opt"], upper: "tmpfs", work: null, dst: "/usr" },
+      { kind: "overlay", lower, upper: "tmpfs", work: null, dst: "/usr" },
       { kind: "file", base64: "eAo=", dst: "/etc/y", readonly: true },
       { kind: "remount", dst: "/usr", options: "ro,nosuid,nodev" },
       { kind: "chmod", dst: "/tmp", mode: 0o1777 },
@@ -49,8 +65,20 @@ function samplePlan(): Plan {
   };
 }
 
-/** One round of the warm-up; the server runs rounds while it is idle. */
+/**
+ * One round of the warm-up; the server runs rounds while it is idle, and each child it forks
+ * ahead of time runs one. It never throws: warming up is worth no crash, whatever the host lacks.
+ */
 export function warmUpRound(): void {
+  try {
+    sampleRound();
+  } catch {
+    // a path or file the host does not have: this round is cut short, the next ones alike
+  }
+}
+
+/** The round itself, which throws what it meets (exported for tests). */
+export function sampleRound(): void {
   const text = JSON.stringify({ plan: samplePlan(), targets: [0, 1, 2] });
   const plan = (JSON.parse(text) as { plan: Plan }).plan;
   validatePlan(plan);
@@ -92,8 +120,12 @@ let mountinfoDone = false;
 /** Warm-up rounds left to run; the server asks between requests. */
 export function warmUp(rounds: number): void {
   if (!mountinfoDone) {
-    parseMountinfo(readText("/proc/self/mountinfo"));
     mountinfoDone = true;
+    try {
+      parseMountinfo(readText("/proc/self/mountinfo"));
+    } catch {
+      // no /proc: nothing to warm there
+    }
   }
   for (let i = 0; i < rounds; i++) warmUpRound();
 }

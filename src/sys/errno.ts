@@ -10,7 +10,7 @@ export const Errno = {
   EUSERS: 87, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, ENOPROTOOPT: 92, EPROTONOSUPPORT: 93,
   EOPNOTSUPP: 95, EAFNOSUPPORT: 97, EADDRINUSE: 98, EADDRNOTAVAIL: 99, ENETDOWN: 100,
   ENETUNREACH: 101, ECONNABORTED: 103, ECONNRESET: 104, ENOBUFS: 105, EISCONN: 106,
-  ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111, EHOSTUNREACH: 113, EALREADY: 114,
+  ENOTCONN: 107, ESHUTDOWN: 108, ETOOMANYREFS: 109, ETIMEDOUT: 110, ECONNREFUSED: 111, EHOSTUNREACH: 113, EALREADY: 114,
   EINPROGRESS: 115, ESTALE: 116, EDQUOT: 122, ECANCELED: 125, ENOKEY: 126, EKEYEXPIRED: 127,
   EKEYREVOKED: 128, EKEYREJECTED: 129, EOWNERDEAD: 130, ERFKILL: 132,
 } as const;
@@ -48,6 +48,7 @@ const messages: Record<number, string> = {
   99: "Cannot assign requested address", 100: "Network is down", 101: "Network is unreachable",
   103: "Software caused connection abort", 104: "Connection reset by peer", 105: "No buffer space available",
   106: "Transport endpoint is already connected", 107: "Transport endpoint is not connected",
+  108: "Cannot send after transport endpoint shutdown", 109: "Too many references: cannot splice",
   113: "No route to host", 114: "Operation already in progress", 115: "Operation now in progress",
   116: "Stale file handle", 125: "Operation canceled", 127: "Key has expired", 128: "Key has been revoked",
   129: "Key was rejected by service", 130: "Owner died", 132: "Operation not possible due to RF-kill",

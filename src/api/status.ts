@@ -1,0 +1,56 @@
+// Parsing the status lines of one sandbox (the format is in src/stage/status.ts). Other
+// processes write that pipe (the stage server, the sandbox's stage, a namespace worker), so the
+// host trusts nothing of a line's shape: what is not a well-formed event becomes a "malformed"
+// one, reported as the sandbox's error, and never an exception.
+import type { StatusEvent } from "../stage/status.ts";
+
+export interface MalformedStatus {
+  event: "malformed";
+  /** What was wrong, with the start of the line. */
+  detail: string;
+}
+
+export type ReadStatus = StatusEvent | MalformedStatus;
+
+/** Longest line accepted (the server caps its own at ~4000 bytes). */
+export const MAX_STATUS_LINE = 64 * 1024;
+
+export const malformedMessage = (detail: string): string => `bun-sandbox: malformed status from the stage server: ${detail}`;
+
+const excerpt = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}...` : s);
+const malformed = (detail: string): MalformedStatus => ({ event: "malformed", detail });
+const isInt = (v: unknown, min: number, max: number): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+function isNamespaces(v: unknown): v is Record<string, string> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === "string");
+}
+
+/** The event of one line (without its newline); a fresh object holding only the known fields. */
+export function parseStatusLine(line: string): ReadStatus {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return malformed(`not JSON: ${excerpt(line)}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return malformed(`not an object: ${excerpt(line)}`);
+  const o = v as Record<string, unknown>;
+  const missing = (what: string) => malformed(`"${String(o.event)}" event without ${what}: ${excerpt(line)}`);
+  switch (o.event) {
+    case "spawned":
+      return isInt(o.pid, 1, 2 ** 31 - 1) ? { event: "spawned", pid: o.pid } : missing("a valid pid");
+    case "ready":
+      return isNamespaces(o.namespaces) ? { event: "ready", namespaces: { ...o.namespaces } } : missing("namespaces");
+    case "error": {
+      if (typeof o.message !== "string") return missing("a message");
+      if (!isInt(o.exitCode, 0, 255)) return missing("a valid exitCode");
+      const errno = o.errno === undefined || o.errno === null ? null : o.errno;
+      if (errno !== null && !isInt(errno, 1, 4095)) return missing("a valid errno");
+      return { event: "error", message: o.message, exitCode: o.exitCode, errno };
+    }
+    case "exit":
+      return isInt(o.status, 0, 0xffff) ? { event: "exit", status: o.status } : missing("a valid wait status");
+    default:
+      return malformed(`${o.event === undefined ? "no" : "unknown"} event: ${excerpt(line)}`);
+  }
+}
