@@ -153,11 +153,25 @@ export interface IdMaps {
   gid: string;
 }
 
-const ALL_IDS = "0 0 4294967295";
+/**
+ * Each range of ids a map (/proc/self/uid_map's text) gives this namespace, mapped to itself:
+ * "0 0 4294967295" in the initial namespace; inside a user namespace only what it maps.
+ */
+export function oneToOne(mapText: string): string {
+  return mapText.trim().split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3).map(([inner, , count]) => `${inner} ${inner} ${count}`).join("\n");
+}
 
-/** The maps the command's namespace gets: mkosi-sandbox's mapping (real root: every id to itself). */
-export function commandMaps(identity: Identity, uid: number, gid: number, subids: SubidMapping | null): IdMaps {
-  if (identity === "host") return { setgroups: null, uid: ALL_IDS, gid: ALL_IDS };
+/** This process's ids, each to itself (as real root the command keeps every id it has). */
+export function ownIds(): { uid: string; gid: string } {
+  return { uid: oneToOne(readText("/proc/self/uid_map")), gid: oneToOne(readText("/proc/self/gid_map")) };
+}
+
+/**
+ * The maps the command's namespace gets: mkosi-sandbox's mapping; as real root (`host`, what
+ * ownIds() read) every id it has to itself.
+ */
+export function commandMaps(identity: Identity, uid: number, gid: number, subids: SubidMapping | null, host?: { uid: string; gid: string }): IdMaps {
+  if (identity === "host") return { setgroups: null, uid: host?.uid ?? "0 0 4294967295", gid: host?.gid ?? "0 0 4294967295" };
   if (subids) {
     const line = (id: number, r: SubidRange) => `0 ${id} 1\n1 ${r.start} ${r.count}`;
     return { setgroups: null, uid: line(uid, subids.uidRange), gid: line(gid, subids.gidRange) };

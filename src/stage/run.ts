@@ -12,7 +12,7 @@ import { mount } from "../sys/mount.ts";
 import { interfaceUp } from "../sys/net.ts";
 import { SetupError } from "./errors.ts";
 import {
-  commandMaps, identityOf, mapSelf, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
+  commandMaps, identityOf, mapSelf, ownIds, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
 } from "./identity.ts";
 import { namespaceIdsAt, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
 import { closeQuiet, tryOpen } from "../sys/fd.ts";
@@ -111,6 +111,8 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   const identity = identityOf(plan.becomeRoot);
   const userns = identity !== "host";
   const sealed = plan.seal ?? userns;
+  // As real root the command keeps every id: read now, while this /proc is ours.
+  const hostIds = sealed && !userns ? ownIds() : undefined;
   const all = namespaceFlags(plan, userns);
   // Sealed, the namespaces the command's capabilities act on are made with the seal.
   const flags = sealed ? all & ~SEAL_NAMESPACES : all;
@@ -169,7 +171,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   }
   trace("pivot and capabilities");
   const seal: SealSpec | null = sealed
-    ? { maps: commandMaps(identity, uid, gid, subids), selfWritable: selfWritable(identity, subids), namespaces: all & SEAL_NAMESPACES, hostname: plan.hostname, caps, procFd }
+    ? { maps: commandMaps(identity, uid, gid, subids, hostIds), selfWritable: selfWritable(identity, subids), namespaces: all & SEAL_NAMESPACES, hostname: plan.hostname, caps, procFd }
     : null;
   const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd } };
   // With an output directory something must outlive the command to copy its files: this process.

@@ -4,7 +4,6 @@
 //   {"event":"error","message":"...","errno":N}     (the sandbox, when setup or exec fails)
 //   {"event":"exit","status":N}                      (stage server, wait status of the sandbox)
 import { libc } from "../sys/libc.ts";
-import { readlinkOrNull } from "../sys/fs.ts";
 
 export type StatusEvent =
   | { event: "spawned"; pid: number }
@@ -18,16 +17,4 @@ export function writeStatus(fd: number, ev: StatusEvent): void {
   if (line.length > 4000 && ev.event === "error") line = JSON.stringify({ ...ev, message: ev.message.slice(0, 3500) }) + "\n";
   const b = Buffer.from(line);
   libc.write(fd, b, b.length);
-}
-
-const NS = ["user", "mnt", "pid", "net", "ipc", "uts", "cgroup"];
-
-/** The namespace ids of this process as seen in /proc (the PID namespace of its children). */
-export function namespaceIds(proc = "/proc"): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const ns of NS) {
-    const link = readlinkOrNull(`${proc}/self/ns/${ns === "pid" ? "pid_for_children" : ns}`);
-    if (link) out[ns] = link;
-  }
-  return out;
 }

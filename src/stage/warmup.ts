@@ -20,7 +20,9 @@ import { O } from "../sys/flags.ts";
 import { resolveInRoot, walkInRoot } from "./resolve.ts";
 import { parseMountinfo, mountFlagsOf } from "./mounts.ts";
 import { earlyPhase } from "./run.ts";
-import { namespaceIds, writeStatus } from "./status.ts";
+import { writeStatus } from "./status.ts";
+import { namespaceIdsAt } from "./seal.ts";
+import { openInRoot } from "./context.ts";
 import { tmpfsData } from "./ops/tmpfs.ts";
 import { commandChain, uniformCaps } from "./commandchain.ts";
 import { KEPT_CAPS } from "./run.ts";
@@ -94,6 +96,9 @@ export function sampleRound(): void {
     stat(p);
     lstat(p);
     exists(p);
+    // The fd walk every destination goes through (read-only here: nothing is created).
+    const fd = openInRoot("/", p);
+    if (fd !== null) closeQuiet(fd);
   }
   overlayOptions(["/a,b", "/c:d"], "/u", "/w");
   tmpfsData(0o1777, 1 << 20);
@@ -101,7 +106,9 @@ export function sampleRound(): void {
   sigset([15, 17]);
   hasEffectiveCap(CAP.SYS_ADMIN);
   threadCount();
-  namespaceIds();
+  const proc = open("/proc", O.PATH | O.DIRECTORY);
+  namespaceIdsAt(proc);
+  closeQuiet(proc);
   readlinkOrNull("/proc/self/exe");
   mountFlagsOf("rw,nosuid,nodev,relatime");
   new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));

@@ -18,12 +18,13 @@
 // runs it the forked way: that path produces the error with its usual message, so the two paths
 // never disagree on errors.
 //
-// Protocol on the worker's socket: the server sends requests exactly as it received them, or
-// HOST_GONE when the host went away (dieWithParent sandboxes are then killed); EOF retires the
-// worker, which exits once its sandboxes have ended; a hang-up means the server died, and the
-// worker then kills its dieWithParent sandboxes as HOST_GONE would (a forked sandbox that asked
-// for it dies with the server too) and reports the others' exits. The worker sends READY once
-// set up, and sends back requests it could not run.
+// Protocol on the worker's socket: the server sends requests exactly as it received them,
+// HOST_GONE when the host went away (dieWithParent sandboxes are then killed), RETIRE when it
+// wants no more from this worker, which exits once its sandboxes have ended (HOST_GONE still
+// reaches a retired worker); a hang-up means the server died, and the worker then kills its
+// dieWithParent sandboxes as HOST_GONE would (a forked sandbox that asked for it dies with the
+// server too) and reports the others' exits. The worker sends READY once set up, and sends back
+// requests it could not run.
 import type { Plan } from "../plan/types.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, O } from "../sys/flags.ts";
@@ -40,7 +41,7 @@ import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SIG } from "../sys/signals.ts";
 import { buildSuppressFilter, CHOWN_SYSCALLS, encodeFilter, resolveSyscalls, SYNC_SYSCALLS } from "../sys/seccomp.ts";
 import { hostArch } from "../sys/numbers.ts";
-import { commandMaps, mapSelf, needsUserNamespace } from "./identity.ts";
+import { commandMaps, mapSelf, needsUserNamespace, ownIds } from "./identity.ts";
 import { walkPath } from "./resolve.ts";
 import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
@@ -59,6 +60,8 @@ export interface WorkerKey {
 
 export const HOST_GONE = "H";
 export const READY = "R";
+/** No more requests will come: finish the sandboxes (still killing dieWithParent ones on HOST_GONE) and exit. */
+export const RETIRE = "T";
 const GC_EVERY = 256;
 /** fds the command gets are below this; the worker parks received fds at or above it. */
 const HIGH_FD = 1000;
@@ -120,6 +123,8 @@ interface Base {
   mnt: number;
   /** The command's capability sets as real root (the worker's own); null in a user namespace. */
   hostCaps: CapSnapshot | null;
+  /** As real root, the ids the command keeps (each to itself). */
+  hostIds?: { uid: string; gid: string };
 }
 
 /** The worker's life, in the forked child; `sock` is its end of the socket to the server. */
@@ -146,17 +151,23 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
   }
 
   const running = new Map<number, Sandbox>();
-  let connected = true;
+  // retired: no new request is taken (RETIRE, or the server's end closed); the worker exits once
+  // its sandboxes have ended, and still hears HOST_GONE until then. readable: the socket is not
+  // at end of file (at EOF it would poll readable forever).
+  let retired = false;
+  let readable = true;
   let serverGone = false;
   let served = 0;
+  const killDieWithParent = () => {
+    for (const s of running.values()) if (s.dieWithParent) kill(s.pid, SIG.KILL);
+  };
   for (;;) {
-    if (!connected && running.size === 0) exit(0);
+    if (retired && running.size === 0) exit(0);
     const order = [...running.values()];
     const fds: PollFd[] = order.map((s) => ({ fd: s.pidfd, events: POLLIN, revents: 0 }));
-    // The server's end: requests while connected, and its hang-up (POLLHUP, reported unasked)
-    // even once retired. A retiring server only shuts down its writing side; POLLHUP means it
-    // died, so the host may be gone with nobody left to send HOST_GONE.
-    if (!serverGone) fds.push({ fd: sock, events: connected ? POLLIN : 0, revents: 0 });
+    // The server's end: requests and HOST_GONE, and its hang-up (POLLHUP, reported unasked):
+    // the server died, so the host may be gone with nobody left to send HOST_GONE.
+    if (!serverGone) fds.push({ fd: sock, events: readable ? POLLIN : 0, revents: 0 });
     poll(fds);
     order.forEach((s, i) => {
       if (!fds[i]!.revents) return;
@@ -172,22 +183,28 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
       // Requests still queued go with the socket: their hosts see the status pipe close before
       // "spawned", as when a server dies before forking, and start them elsewhere.
       serverGone = true;
-      connected = false;
+      retired = true;
       closeQuiet(sock);
-      for (const s of running.values()) if (s.dieWithParent) kill(s.pid, SIG.KILL);
+      killDieWithParent();
       continue;
     }
-    if (!connected || !revents) continue;
+    if (!readable || !(revents & POLLIN)) continue;
     const msg = recvWithFds(sock, REQUEST_BUFFER);
     if (msg === null) {
-      connected = false;
+      readable = false;
+      retired = true;
       continue;
     }
-    if (msg.data.toString("latin1") === HOST_GONE) {
-      for (const s of running.values()) if (s.dieWithParent) kill(s.pid, SIG.KILL);
+    const word = msg.fds.length === 0 ? msg.data.toString("latin1") : "";
+    if (word === HOST_GONE) {
+      killDieWithParent();
       continue;
     }
-    const started = serve(msg.data, msg.fds, key, base, callerUmask);
+    if (word === RETIRE) {
+      retired = true;
+      continue;
+    }
+    const started = retired ? null : serve(msg.data, msg.fds, key, base, callerUmask);
     if (started) running.set(started.pid, started);
     else {
       try {
@@ -197,8 +214,8 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
       }
     }
     for (const fd of msg.fds) if (fd !== started?.statusFd) closeQuiet(fd);
-    // Stranded outside the base namespaces: whatever comes next goes back to the server.
-    if (stranded) connected = false;
+    // Stranded outside the base namespace: whatever comes next goes back to the server.
+    if (stranded) retired = true;
     if (++served % GC_EVERY === 0) Bun.gc(true);
   }
 }
@@ -216,6 +233,7 @@ function enterBase(key: WorkerKey): Base {
   const gid = getgid();
   lastCap(); // cached while /proc is reachable
   const hostCaps = key.kind === "host" ? snapshotCapabilities() : null;
+  const hostIds = key.kind === "host" ? ownIds() : undefined;
   if (key.kind === "host") {
     unshare(CLONE.NEWNS);
     mount(null, "/", null, MS.SLAVE | MS.REC);
@@ -223,7 +241,7 @@ function enterBase(key: WorkerKey): Base {
     unshare(CLONE.NEWUSER | CLONE.NEWNS);
     mapSelf(false, uid, gid);
   }
-  return { mnt: open("/proc/self/ns/mnt", O.RDONLY), hostCaps };
+  return { mnt: open("/proc/self/ns/mnt", O.RDONLY), hostCaps, hostIds };
 }
 
 /** Compiled seccomp filters by what they suppress; kept alive for the children that load them. */
@@ -344,7 +362,7 @@ function startCommand(
   const userns = ctx.key.kind === "userns";
   const flags = CLONE.NEWUSER | CLONE.NEWNS | (namespaceFlags(plan, userns) & (SEAL_NAMESPACES | CLONE.NEWIPC));
   // Inside the worker's user namespace we hold every capability: the identity comes from the key.
-  const maps = commandMaps(userns ? (plan.becomeRoot ? "root" : "self") : "host", getuid(), getgid(), null);
+  const maps = commandMaps(userns ? (plan.becomeRoot ? "root" : "self") : "host", getuid(), getgid(), null, ctx.base.hostIds);
   const path = execPath(plan);
   // Park the received fds high first, so no dup3 target overwrites a source still needed.
   const high = io.map((fd) => fcntl(fd, F.DUPFD_CLOEXEC, HIGH_FD));

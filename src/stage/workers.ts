@@ -5,13 +5,11 @@
 import { closeQuiet, open } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { fork, kill, pidfdOpen, waitpid, WNOHANG } from "../sys/process.ts";
-import {
-  MSG_DONTWAIT, poll, POLLERR, POLLIN, POLLPRI, recvWithFds, sendWithFds, shutdown, SHUT_WR, socketpair, type PollFd,
-} from "../sys/socket.ts";
+import { MSG_DONTWAIT, poll, POLLERR, POLLIN, POLLPRI, recvWithFds, sendWithFds, socketpair, type PollFd } from "../sys/socket.ts";
 import { SIG } from "../sys/signals.ts";
 import type { Plan } from "../plan/types.ts";
 import { REQUEST_BUFFER } from "./request.ts";
-import { HOST_GONE, hostPaths, keyName, reachesAny, READY, runWorker, workerKey, type WorkerKey } from "./worker.ts";
+import { HOST_GONE, hostPaths, keyName, reachesAny, READY, RETIRE, runWorker, workerKey, type WorkerKey } from "./worker.ts";
 import { parseMountinfo } from "./mounts.ts";
 import { readlinkOrNull, readText } from "../sys/fs.ts";
 
@@ -21,7 +19,7 @@ interface Worker {
   pid: number;
   pidfd: number;
   sock: number;
-  /** No new requests; the socket is shut for writing. */
+  /** No new requests (it was sent RETIRE); HOST_GONE still goes to it. */
   retired: boolean;
 }
 
@@ -110,11 +108,7 @@ export class Workers {
     if (w.retired) return;
     w.retired = true;
     if (this.current.get(w.kind) === w) this.current.delete(w.kind);
-    try {
-      shutdown(w.sock, SHUT_WR);
-    } catch {
-      // already gone: its pidfd reports it
-    }
+    tell(w, RETIRE);
   }
 
   /** New requests go to new workers; the current ones finish their sandboxes and exit. */
@@ -126,13 +120,8 @@ export class Workers {
   hostWentAway(): void {
     this.hostGone = true;
     for (const w of this.all) {
-      if (!w.retired) {
-        try {
-          sendWithFds(w.sock, Buffer.from(HOST_GONE), []);
-        } catch {
-          // gone already
-        }
-      }
+      // Retired ones too: their dieWithParent sandboxes must die as well.
+      tell(w, HOST_GONE);
       this.retire(w);
     }
   }
@@ -176,6 +165,15 @@ export class Workers {
       this.retry(msg.data, msg.fds);
       if (!all) return;
     }
+  }
+}
+
+/** Sends a one-word message; a worker that is gone already is reported by its pidfd. */
+function tell(w: Worker, word: string): void {
+  try {
+    sendWithFds(w.sock, Buffer.from(word), []);
+  } catch {
+    // gone already
   }
 }
 

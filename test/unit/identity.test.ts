@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { findSubidRange } from "../../src/stage/identity.ts";
+import { findSubidRange, commandMaps, oneToOne } from "../../src/stage/identity.ts";
 
 const SUBUID = [
   "root:100000:65536",
@@ -62,5 +62,20 @@ describe("findSubidRange", () => {
 
   test("a line with a negative start is skipped", () => {
     expect(findSubidRange("alice:-5:10\nalice:100000:10", "alice", 1000)).toEqual({ start: 100000, count: 10 });
+  });
+});
+
+describe("oneToOne and commandMaps", () => {
+  test("every range a map gives, to itself", () => {
+    expect(oneToOne("         0          0 4294967295\n")).toBe("0 0 4294967295");
+    expect(oneToOne("         0       1003          1\n")).toBe("0 0 1");
+    expect(oneToOne("0 1000 1\n1 100000 65536\n")).toBe("0 0 1\n1 1 65536");
+  });
+
+  test("mkosi-sandbox's mapping for the command; real root keeps the ids it has", () => {
+    expect(commandMaps("self", 1003, 1004, null)).toEqual({ setgroups: "deny", uid: "1003 1003 1", gid: "1004 1004 1" });
+    expect(commandMaps("root", 1003, 1004, null)).toEqual({ setgroups: "deny", uid: "0 1003 1", gid: "0 1004 1" });
+    expect(commandMaps("host", 0, 0, null)).toEqual({ setgroups: null, uid: "0 0 4294967295", gid: "0 0 4294967295" });
+    expect(commandMaps("host", 0, 0, null, { uid: "0 0 1", gid: "0 0 1" })).toEqual({ setgroups: null, uid: "0 0 1", gid: "0 0 1" });
   });
 });
