@@ -223,7 +223,8 @@ function startCommand(s: CommandStart): never {
  * cannot ptrace it or reach what it holds through /proc/PID/fd, root or cwd.
  */
 function supervisor(run: () => never): never {
-  setDumpable(false);
+  // BUN_SANDBOX_TEST_DUMPABLE=1 leaves them dumpable: only the escape tests' controls set it.
+  if (process.env.BUN_SANDBOX_TEST_DUMPABLE !== "1") setDumpable(false);
   return run();
 }
 

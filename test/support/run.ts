@@ -99,9 +99,12 @@ export interface TempDir {
   cleanup(): void;
 }
 
-/** A temporary directory owned by `owner`; removed by cleanup(). */
-export function tempDir(owner: Who = "root", prefix = "bsb-test-"): TempDir {
-  const path = mkdtempSync(`/tmp/${prefix}`);
+/**
+ * A temporary directory owned by `owner`; removed by cleanup(). In /tmp by default; `base`
+ * /var/tmp for one a sandbox with its own /tmp must see.
+ */
+export function tempDir(owner: Who = "root", prefix = "bsb-test-", base = "/tmp"): TempDir {
+  const path = mkdtempSync(`${base}/${prefix}`);
   chmodSync(path, 0o755);
   const o = ids(owner);
   const own = () => {
