@@ -138,6 +138,7 @@ function assemble(rules: readonly NumberedRule[], arch: Arch): BpfInsn[] {
   a.place(archOk);
   a.emit(BPF.LD_W_ABS, SECCOMP_DATA_NR);
   if (arch === "x86_64") {
+    // Every number with the x32 bit, -1 included (libseccomp lets -1, a tracer's "skip", through).
     const native = a.label();
     a.jump(BPF.JGE_K, X32_SYSCALL_BIT, "next", native);
     a.emit(BPF.RET_K, SECCOMP_RET.KILL_PROCESS);
