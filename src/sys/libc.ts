@@ -33,6 +33,7 @@ const symbols = {
   close: { args: [T.i32], returns: T.i32 },
   read: { args: [T.i32, T.ptr, T.u64], returns: T.i64_fast },
   write: { args: [T.i32, T.ptr, T.u64], returns: T.i64_fast },
+  pread: { args: [T.i32, T.ptr, T.u64, T.i64], returns: T.i64_fast },
   fork: { args: [], returns: T.i32 },
   execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
   waitpid: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },

@@ -507,6 +507,97 @@ describe("seccomp", () => {
   }
 });
 
+// 11b. seccomp policies: the hardened mode and --disable-userns --------------------------------------
+
+describe("seccomp policies", () => {
+  const expectedLoader = FALLBACKS || !HAS_LIBSECCOMP ? "bpf" : "libseccomp";
+  const { EPERM, ENOSYS, EINVAL, ENOTTY } = Errno;
+  /** Attacks the hardened filter must refuse, with the errno it gives. */
+  const REFUSED: Record<string, number> = {
+    ptraceTraceme: EPERM, unshareUser: EPERM, unshareMount: EPERM, cloneUser: EPERM, clone3: ENOSYS, mount: EPERM,
+    keyctl: EPERM, bpf: EPERM, ioUringSetup: EPERM, personalitySet: EPERM, tiocsti: EPERM, tiocstiHighBits: EPERM,
+    tiocstiDevNull: EPERM, tioclinuxDevNull: EPERM, setnsOwnUts: EPERM, setnsNotNs: EPERM,
+  };
+  /** What must keep working under it. */
+  const ALLOWED: Record<string, number> = { clonePlain: 0, fork: 0, personalityQuery: 0, personalityDefault: 0, ioctlOther: ENOTTY, getpid: 0 };
+
+  const run = (who: Who, dir: string, policy: string, compiler = "auto", env: Record<string, string | undefined> = {}) =>
+    ok(probe(who, "seccomp-policy", [dir, policy, compiler], env));
+
+  for (const who of WHO) {
+    test(`hardenRules via loadFilter (${expectedLoader}): each attack fails with the filter's errno, ordinary calls work [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const o = run(who, dir, "harden");
+        expect(o.loadedCode).toBe(0);
+        expect(o.loaded.via).toBe(expectedLoader);
+        expect(o.loaded.status).toEqual({ seccomp: "2", filters: "1", nnp: who === "root" ? "0" : "1" });
+        expect(o.results).toEqual({ ...REFUSED, ...ALLOWED });
+      });
+    });
+
+    test(`control: without the filter the same attempts do not fail with the filter's errno [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const o = run(who, dir, "none");
+        const r = o.results;
+        expect(o.loaded.status.seccomp).toBe("0");
+        expect(r.ptraceTraceme).toBe(o.ptraceScope === "3" ? EPERM : 0);
+        expect(r.unshareUser).toBe(0);
+        expect(r.cloneUser).toBe(0);
+        expect(r.clone3).toBe(0);
+        expect(r.mount).toBe(0); // in a user and mount namespace of its own
+        expect(r.keyctl).toBe(0);
+        expect(r.bpf).toBe(EINVAL); // an unknown command, refused by the kernel itself
+        if (o.ioUringDisabled === "0") expect(r.ioUringSetup).toBe(0);
+        expect(r.personalitySet).toBe(0);
+        // on its controlling terminal; EIO where the kernel turned TIOCSTI off for non-admins
+        for (const k of ["tiocsti", "tiocstiHighBits"]) expect([k, r[k]]).toEqual([k, o.legacyTiocsti === "0" && who === "user" ? Errno.EIO : 0]);
+        expect(r.tiocstiDevNull).toBe(ENOTTY);
+        expect(r.tioclinuxDevNull).toBe(ENOTTY);
+        expect(r.setnsNotNs).toBe(EINVAL);
+        expect(r.setnsOwnUts).toBe(who === "root" ? 0 : EPERM);
+        expect(r.unshareMount).toBe(who === "root" ? 0 : EPERM);
+        for (const [k, v] of Object.entries(ALLOWED)) expect([k, r[k]]).toEqual([k, v]);
+        // Every refusal the filtered run reports is the filter's: here the call gives something else
+        // (for the user, setns and unshare(CLONE_NEWNS) on their own are the kernel's EPERM too;
+        // setnsNotNs and unshareUser show the filter for them).
+        const same = who === "root" ? [] : ["setnsOwnUts", "unshareMount"];
+        for (const [k, v] of Object.entries(REFUSED)) if (!same.includes(k) && !(k === "ioUringSetup" && o.ioUringDisabled !== "0")) expect([k, r[k]]).not.toEqual([k, v]);
+      });
+    });
+
+    test(`disableUsernsRules (${expectedLoader}): no new user namespace, the rest works [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const o = run(who, dir, "disable-userns");
+        expect(o.loaded.via).toBe(expectedLoader);
+        const r = o.results;
+        expect([r.unshareUser, r.cloneUser, r.clone3]).toEqual([EPERM, EPERM, ENOSYS]);
+        expect([r.fork, r.clonePlain, r.getpid, r.personalitySet, r.keyctl]).toEqual([0, 0, 0, 0, 0]);
+        expect(r.bpf).toBe(EINVAL);
+        expect(r.setnsNotNs).toBe(EINVAL);
+        expect(r.tiocstiDevNull).toBe(ENOTTY);
+        // unshare(CLONE_NEWNS) needs CAP_SYS_ADMIN: root only
+        expect(r.unshareMount).toBe(who === "root" ? 0 : EPERM);
+        if (who === "root") expect(r.setnsOwnUts).toBe(0);
+      });
+    });
+
+    test.skipIf(!HAS_LIBSECCOMP)(`libseccomp's and our BPF compile the same policies: the same result for every attempt [${who}]`, () => {
+      withTemp(who, (dir) => {
+        const lib = { BUN_SANDBOX_NO_LIBSECCOMP: undefined }; // libseccomp on, in either variant
+        for (const policy of ["harden", "disable-userns"]) {
+          const theirs = run(who, dir, policy, "libseccomp", lib);
+          const ours = run(who, dir, policy, "bpf", lib);
+          expect([policy, theirs.loaded.via, ours.loaded.via]).toEqual([policy, "libseccomp", "bpf"]);
+          expect(ours.results).toEqual(theirs.results);
+          expect(ours.results.unshareUser).toBe(EPERM);
+          expect(ours.results.clone3).toBe(ENOSYS);
+          if (policy === "harden") expect(ours.results).toEqual({ ...REFUSED, ...ALLOWED });
+        }
+      });
+    });
+  }
+});
+
 // 12. keyring -------------------------------------------------------------------------------------------
 
 describe("keyring", () => {
