@@ -14,6 +14,7 @@ import type { StageJob } from "../stage/request.ts";
 import { coldServer, lastStartFailure, retireServer, warmServer } from "./server.ts";
 import { MAX_STATUS_LINE, malformedMessage, parseStatusLine, type ReadStatus } from "./status.ts";
 import { SandboxError, type SandboxStatus } from "./types.ts";
+import { removeStubs, type Stub } from "../stage/stubs.ts";
 import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
 import { SIG, signalName } from "../sys/signals.ts";
 
@@ -290,6 +291,8 @@ export class StatusTracker {
   waitStatus: number | null = null;
   /** Set by the first malformed line: from then on the stream is not trusted for the error. */
   private malformed = false;
+  /** Mount points the setup made on the host, removed once the sandbox has ended. */
+  private readonly stubs: Stub[] = [];
 
   constructor(
     private readonly pid: number,
@@ -309,6 +312,8 @@ export class StatusTracker {
       if (!this.malformed) this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
     } else if (ev.event === "exit") {
       this.waitStatus = ev.status;
+    } else if (ev.event === "stubs") {
+      this.stubs.push(...ev.stubs);
     } else if (ev.event === "malformed" && !this.malformed) {
       this.malformed = true;
       this.error = new SandboxError(malformedMessage(ev.detail), 1);
@@ -317,6 +322,8 @@ export class StatusTracker {
 
   /** The outcome once the events have ended (reports "exited" to onStatus). */
   finish(): Outcome {
+    // Only now: the command may still have used them (a bind's mount point) until it ended.
+    if (this.stubs.length) removeStubs(this.stubs.splice(0));
     const status = this.waitStatus;
     let exitCode: number | null = null;
     let signalCode: NodeJS.Signals | null = null;

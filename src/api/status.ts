@@ -3,6 +3,7 @@
 // host trusts nothing of a line's shape: what is not a well-formed event becomes a "malformed"
 // one, reported as the sandbox's error, and never an exception.
 import type { StatusEvent } from "../stage/status.ts";
+import type { Stub } from "../stage/stubs.ts";
 
 export interface MalformedStatus {
   event: "malformed";
@@ -23,6 +24,12 @@ const isInt = (v: unknown, min: number, max: number): v is number => Number.isIn
 
 function isNamespaces(v: unknown): v is Record<string, string> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((s) => typeof s === "string");
+}
+
+function isStub(v: unknown): v is Stub {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.path === "string" && o.path.startsWith("/") && typeof o.dir === "boolean" && isInt(o.ino, 1, Number.MAX_SAFE_INTEGER) && typeof o.dev === "string";
 }
 
 /** The event of one line (without its newline); a fresh object holding only the known fields. */
@@ -50,6 +57,11 @@ export function parseStatusLine(line: string): ReadStatus {
     }
     case "exit":
       return isInt(o.status, 0, 0xffff) ? { event: "exit", status: o.status } : missing("a valid wait status");
+    case "stubs": {
+      const list = Array.isArray(o.stubs) ? o.stubs : null;
+      const ok = list?.every((x: unknown) => isStub(x));
+      return ok ? { event: "stubs", stubs: (list as Stub[]).map((x) => ({ path: x.path, dir: x.dir, ino: x.ino, dev: x.dev })) } : missing("a list of stubs");
+    }
     default:
       return malformed(`${o.event === undefined ? "no" : "unknown"} event: ${excerpt(line)}`);
   }

@@ -6,6 +6,7 @@ import { mkdirAt, openAt } from "../sys/fs.ts";
 import type { PreparedDirModes } from "./ops/dirmodes.ts";
 import { makeDirsAt, openIn, openPlace, walk, type Place, type WalkOptions } from "./dest.ts";
 import { SysError } from "../sys/error.ts";
+import { noteStub } from "./stubs.ts";
 import { Errno } from "../sys/errno.ts";
 
 export interface StageContext {
@@ -56,9 +57,12 @@ export function placeIn<T>(ctx: StageContext, path: string, opts: WalkOptions, f
   });
 }
 
-/** mkdir -p of `path` in the new root; returns the directory's fd (the caller closes it). */
+/** Tells stubs.ts of each directory or file made as (or on the way to) a mount point. */
+export const stubNoter = (ctx: StageContext) => (dir: number, name: string): void => noteStub(dir, name, ctx.procFd);
+
+/** mkdir -p of a mount point `path` in the new root; returns the directory's fd (the caller closes it). */
 export function dirIn(ctx: StageContext, path: string, mode = 0o755): number {
-  return withRoot(ctx.newroot, (root) => makeDirsAt(root, path, mode));
+  return withRoot(ctx.newroot, (root) => makeDirsAt(root, path, mode, stubNoter(ctx)));
 }
 
 /** An O_PATH fd of `path` in `root` (symlinks followed unless `follow` is false for the last one); null when missing. */
@@ -70,11 +74,12 @@ export function openInRoot(root: string, path: string, follow = true): number | 
  * The O_PATH fd of what `p` names, creating it when missing: a directory (mode 0755) or an empty
  * file (0644), the mount point of a bind or a placed file.
  */
-export function targetAt(p: Place, dir: boolean): number {
+export function targetAt(ctx: StageContext, p: Place, dir: boolean): number {
   const fd = openPlace(p);
   if (fd !== null) return fd;
   if (dir) mkdirAt(p.dir, p.name, 0o755);
   else closeQuiet(openAt(p.dir, p.name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0o644));
+  noteStub(p.dir, p.name, ctx.procFd);
   return openPlace(p)!;
 }
 

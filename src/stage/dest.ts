@@ -28,6 +28,8 @@ export interface WalkOptions {
   create: number | null;
   /** Refuse any symlink on the way (ELOOP): for paths that name mount points, which have none. */
   noSymlinks?: boolean;
+  /** Told of each directory the walk creates (in `dir`, named `name`). */
+  onCreate?: (dir: number, name: string) => void;
 }
 
 /**
@@ -61,7 +63,7 @@ export function walk(rootFd: number, path: string, opts: WalkOptions): Place | n
       if (last) return take(stack, c);
       if (!st) {
         if (opts.create === null) return null;
-        mkdirAt(top(), c, opts.create);
+        if (mkdirAt(top(), c, opts.create)) opts.onCreate?.(top(), c);
       }
       // O_NOFOLLOW with O_DIRECTORY: what was swapped for a symlink meanwhile fails here (ENOTDIR).
       stack.push(openAt(top(), c, DIR_FLAGS));
@@ -105,13 +107,14 @@ export function atPlace<T>(rootFd: number, path: string, opts: WalkOptions, fn: 
 }
 
 /**
- * mkdir -p of `path` (symlinks followed): missing parents get `parentMode`, the directory itself
- * `mode`; returns its fd (O_PATH). An existing non-directory at the end fails with ENOTDIR.
+ * mkdir -p of `path` (symlinks followed): missing parents get 0755, the directory itself `mode`;
+ * returns its fd (O_PATH). An existing non-directory at the end fails with ENOTDIR. `onCreate`
+ * is told of each directory made.
  */
-export function makeDirsAt(rootFd: number, path: string, mode = 0o755, parentMode = 0o755): number {
-  return atPlace(rootFd, path, { follow: true, create: parentMode }, (p) => {
+export function makeDirsAt(rootFd: number, path: string, mode = 0o755, onCreate?: (dir: number, name: string) => void): number {
+  return atPlace(rootFd, path, { follow: true, create: 0o755, onCreate }, (p) => {
     if (p.name === "") return openAt(p.dir, ".", O.PATH | O.DIRECTORY);
-    mkdirAt(p.dir, p.name, mode);
+    if (mkdirAt(p.dir, p.name, mode)) onCreate?.(p.dir, p.name);
     return openAt(p.dir, p.name, DIR_FLAGS);
   });
 }

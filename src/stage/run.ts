@@ -28,7 +28,8 @@ import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
 import { exit, exitCodeOf, fork, setDumpable, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
-import { writeStatus } from "./status.ts";
+import { writeStatus, writeStubs } from "./status.ts";
+import { takeStubs } from "./stubs.ts";
 
 /**
  * Capabilities kept (and raised to ambient so child processes keep them) inside a user
@@ -161,6 +162,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
 
   trace("before workspace");
   const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
+  if (rt.statusFd !== undefined) writeStubs(rt.statusFd, takeStubs());
   const caps = userns ? (all & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS) : null;
   if (caps && !sealed) {
     try {

@@ -23,7 +23,8 @@ import { SIG } from "../sys/signals.ts";
 import { runStage } from "./run.ts";
 import { runEnter } from "./enter.ts";
 import { decodeRequest, diesWithParent, LARGE_REQUEST, REQUEST_BUFFER, validateRequest, withFds, type StageRequest } from "./request.ts";
-import { writeStatus } from "./status.ts";
+import { writeStatus, writeStubs } from "./status.ts";
+import { takeStubs } from "./stubs.ts";
 import { SetupError } from "./errors.ts";
 import { rawStderr } from "./exec.ts";
 import { trace } from "../sys/trace.ts";
@@ -65,6 +66,8 @@ function runChild(req: StageRequest, statusFd: number, io: number[]): never {
     else runStage(job.plan, { statusFd: status });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
+    // What a setup that failed half-way made on the host, for the library to remove.
+    writeStubs(status, takeStubs());
     writeStatus(status, { event: "error", message, errno: e instanceof SetupError ? (e.errno ?? null) : null, exitCode: 1 });
     exit(1);
   }

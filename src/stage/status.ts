@@ -3,13 +3,37 @@
 //   {"event":"ready","namespaces":{"mnt":"mnt:[...]",...}}  (the sandbox, right before exec)
 //   {"event":"error","message":"...","errno":N}     (the sandbox, when setup or exec fails)
 //   {"event":"exit","status":N}                      (stage server, wait status of the sandbox)
+//   {"event":"stubs","stubs":[{path,dir,ino,dev}]}   (the sandbox, once its root is built: mount
+//                                                     points it made on the host, see stubs.ts)
 import { libc } from "../sys/libc.ts";
+import type { Stub } from "./stubs.ts";
 
 export type StatusEvent =
   | { event: "spawned"; pid: number }
   | { event: "ready"; namespaces: Record<string, string> }
   | { event: "error"; message: string; errno: number | null; exitCode: number }
-  | { event: "exit"; status: number };
+  | { event: "exit"; status: number }
+  | { event: "stubs"; stubs: Stub[] };
+
+/** The stubs in events of at most ~3000 bytes each (one write each stays atomic). */
+export function writeStubs(fd: number, stubs: readonly Stub[]): void {
+  let batch: Stub[] = [];
+  let size = 0;
+  for (const st of stubs) {
+    const n = JSON.stringify(st).length + 1;
+    if (batch.length && size + n > 3000) {
+      writeStatus(fd, { event: "stubs", stubs: batch });
+      batch = [];
+      size = 0;
+    }
+    // A path too long for one line is left where it is.
+    if (n <= 3000) {
+      batch.push(st);
+      size += n;
+    }
+  }
+  if (batch.length) writeStatus(fd, { event: "stubs", stubs: batch });
+}
 
 /** One write of one line: atomic on a pipe (under PIPE_BUF), so writers never interleave. */
 export function writeStatus(fd: number, ev: StatusEvent): void {

@@ -45,7 +45,8 @@ import { commandMaps, mapSelf, needsUserNamespace, ownIds } from "./identity.ts"
 import { walkPath } from "./resolve.ts";
 import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
-import { writeStatus } from "./status.ts";
+import { writeStatus, writeStubs } from "./status.ts";
+import { removeStubs, resetStubs, takeStubs } from "./stubs.ts";
 import { namespaceIdsAt, writeMaps, SEAL_NAMESPACES } from "./seal.ts";
 import { commandChain, uniformCaps, type CapTarget } from "./commandchain.ts";
 
@@ -293,6 +294,7 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
       stranded = true;
     }
   };
+  resetStubs();
   try {
     const ops = earlyPhase(optimizeOperations(plan.ops));
     unshare(CLONE.NEWNS);
@@ -302,6 +304,7 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
       chdir(plan.cwd);
       const reported = (pid: number, pidfd: number, namespaces: Record<string, string>) => {
         sandbox = { pid, pidfd, statusFd, dieWithParent: plan.dieWithParent };
+        writeStubs(statusFd, takeStubs());
         writeStatus(statusFd, { event: "spawned", pid });
         writeStatus(statusFd, { event: "ready", namespaces });
       };
@@ -314,7 +317,8 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
   } catch {
     leave();
     // Once reported the sandbox is the host's; before, nothing of it runs (startCommand saw to
-    // that) and the forked stage starts it again.
+    // that) and the forked stage starts it again, after what this try made on the host is gone.
+    if (!sandbox) removeStubs(takeStubs());
     return sandbox;
   }
   return sandbox;

@@ -34,6 +34,9 @@ export class FileStat {
     readonly size: number,
     readonly rdevMajor = 0,
     readonly rdevMinor = 0,
+    /** Inode number and device (major:minor): which file this is. */
+    readonly ino = 0,
+    readonly dev = "",
   ) {}
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
@@ -59,6 +62,7 @@ function statAt(path: string, flags: number, dirfd: number = AT.FDCWD): FileStat
   return new FileStat(
     statxView.getUint16(28, true), statxView.getUint32(20, true), statxView.getUint32(24, true), Number(statxView.getBigUint64(40, true)),
     statxView.getUint32(128, true), statxView.getUint32(132, true),
+    Number(statxView.getBigUint64(32, true)), `${statxView.getUint32(136, true)}:${statxView.getUint32(140, true)}`,
   );
 }
 
@@ -70,6 +74,14 @@ const STATX_MNT_ID = 0x1000;
  */
 export function mountIdOf(path: string): number | null {
   const r = sysStatx(AT.FDCWD, cstr(path), AT.SYMLINK_NOFOLLOW | AT.NO_AUTOMOUNT, STATX_MNT_ID, statxBuf);
+  if (r < 0) return -1;
+  if (!(statxView.getUint32(0, true) & STATX_MNT_ID)) return null;
+  return Number(statxView.getBigUint64(144, true));
+}
+
+/** The mount id of what `fd` refers to (see mountIdOf). */
+export function mountIdOfFd(fd: number): number | null {
+  const r = sysStatx(fd, cstr(""), AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW, STATX_MNT_ID, statxBuf);
   if (r < 0) return -1;
   if (!(statxView.getUint32(0, true) & STATX_MNT_ID)) return null;
   return Number(statxView.getBigUint64(144, true));

@@ -18,6 +18,8 @@ describe("parseStatusLine", () => {
     expect(parseStatusLine('{"event":"error","message":"m","errno":2,"exitCode":1}')).toEqual({ event: "error", message: "m", errno: 2, exitCode: 1 });
     expect(parseStatusLine('{"event":"error","message":"m","exitCode":127}')).toEqual({ event: "error", message: "m", errno: null, exitCode: 127 });
     expect(parseStatusLine('{"event":"exit","status":256}')).toEqual({ event: "exit", status: 256 });
+    expect(parseStatusLine('{"event":"stubs","stubs":[{"path":"/a/b","dir":true,"ino":7,"dev":"8:1","x":1}]}'))
+      .toEqual({ event: "stubs", stubs: [{ path: "/a/b", dir: true, ino: 7, dev: "8:1" }] });
   });
 
   test.each([
@@ -41,6 +43,7 @@ describe("parseStatusLine", () => {
     ['{"event":"error","message":"m","exitCode":300}', '"error" event without a valid exitCode: "{\\"event\\":\\"error\\",\\"message\\":\\"m\\",\\"exitCode\\":300}"'],
     ['{"event":"error","message":"m","exitCode":1,"errno":"E"}', '"error" event without a valid errno: "{\\"event\\":\\"error\\",\\"message\\":\\"m\\",\\"exitCode\\":1,\\"errno\\":\\"E\\"}"'],
     ['{"event":"exit","status":"0"}', '"exit" event without a valid wait status: "{\\"event\\":\\"exit\\",\\"status\\":\\"0\\"}"'],
+    ['{"event":"stubs","stubs":[{"path":"rel","dir":true,"ino":7,"dev":"8:1"}]}', '"stubs" event without a list of stubs: "{\\"event\\":\\"stubs\\",\\"stubs\\":[{\\"path\\":\\"rel\\",\\"dir\\":true,\\"ino\\":7,\\"dev\\":\\"8:1\\"}]}"'],
     ['{"event":"exit","status":70000}', '"exit" event without a valid wait status: "{\\"event\\":\\"exit\\",\\"status\\":70000}"'],
   ])("%s: malformed", (line, detail) => {
     expect(parseStatusLine(line)).toEqual({ event: "malformed", detail });

@@ -1,7 +1,7 @@
 import { unlink, writeFile } from "../../sys/fs.ts";
 import type { FileOp } from "../../plan/types.ts";
 import { fileMode } from "../../plan/ops/file.ts";
-import { placeIn, targetAt, using, type StageContext } from "../context.ts";
+import { placeIn, stubNoter, targetAt, using, type StageContext } from "../context.ts";
 import { openPlace, statPlace } from "../dest.ts";
 import { bindTree } from "../mounts.ts";
 
@@ -17,10 +17,11 @@ export function applyFile(op: FileOp, ctx: StageContext): void {
   writeFile(tmp, Buffer.from(op.base64, "base64"), { mode: fileMode(op), exclusive: true });
   try {
     // Like a bind of a file: an existing symlink at the destination is covered, not followed.
-    const onLink = placeIn(ctx, op.dst, { follow: false, create: 0o755 }, (p) => (statPlace(p)?.isSymbolicLink() ? openPlace(p) : null));
-    const target = onLink ?? placeIn(ctx, op.dst, { follow: true, create: 0o755 }, (p) => {
+    const onCreate = stubNoter(ctx);
+    const onLink = placeIn(ctx, op.dst, { follow: false, create: 0o755, onCreate }, (p) => (statPlace(p)?.isSymbolicLink() ? openPlace(p) : null));
+    const target = onLink ?? placeIn(ctx, op.dst, { follow: true, create: 0o755, onCreate }, (p) => {
       if (p.name === "" || statPlace(p)?.isDirectory()) throw new Error(`${op.dst} is a directory; a placed file cannot cover it`);
-      return targetAt(p, false);
+      return targetAt(ctx, p, false);
     });
     using(target, () => bindTree(tmp, target, { readonly: op.readonly, mountinfo: ctx.mountinfo, procFd: ctx.procFd }));
   } finally {
