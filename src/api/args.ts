@@ -85,9 +85,10 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
   const flags: [keyof Plan, string][] = [
     ["suppressChown", "--suppress-chown"], ["suppressSync", "--suppress-sync"], ["unshareNet", "--unshare-net"],
     ["unshareIpc", "--unshare-ipc"], ["newSessionKeyring", "--new-session-keyring"], ["packFds", "--pack-fds"],
-    ["suspend", "--suspend"], ["debug", "--debug"],
+    ["suspend", "--suspend"], ["debug", "--debug"], ["harden", "--harden"], ["disableUserns", "--disable-userns"],
   ];
   for (const [k, opt] of flags) if (plan[k]) args.push(opt);
+  for (const c of plan.capChanges) args.push(c.add ? "--cap-add" : "--cap-drop", c.cap);
   for (const [k, v] of env.setenv) args.push("--setenv", k, v);
   for (const k of env.unsetenv) args.push("--unsetenv", k);
   if (env.chdir !== null) args.push("--chdir", env.chdir);

@@ -1,6 +1,7 @@
 // The library's front door: an immutable description of a sandbox, extended with chainable
 // methods that mirror the CLI options, and spawned like Bun.spawn.
-import type { BindOp, DirMode, DirModeEntry, DirModesOp, Operation, Plan } from "../plan/types.ts";
+import type { BindOp, CapChange, DirMode, DirModeEntry, DirModesOp, Operation, Plan } from "../plan/types.ts";
+import { capName } from "../plan/caps.ts";
 import { emptyPlan } from "../plan/types.ts";
 import { validateOperation } from "../plan/ops/index.ts";
 import { validatePlan } from "../plan/validate.ts";
@@ -14,7 +15,8 @@ import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, Sandb
 
 type Flag =
   | "becomeRoot" | "mapSubids" | "unshareNet" | "unshareIpc" | "unsharePid" | "unshareUts" | "unshareCgroup"
-  | "suppressChown" | "suppressSync" | "newSessionKeyring" | "newSession" | "dieWithParent" | "packFds" | "debug";
+  | "suppressChown" | "suppressSync" | "newSessionKeyring" | "newSession" | "dieWithParent" | "packFds" | "debug"
+  | "harden" | "disableUserns";
 
 /** The directory-mode settings, gathered into one dirmodes operation by toPlan(). */
 interface DirModesState {
@@ -38,6 +40,7 @@ interface State {
   warm: boolean;
   /** See Plan.seal: the library seals by default, as real root too. */
   seal: boolean | null;
+  capChanges: readonly CapChange[];
 }
 
 export interface SandboxOptions {
@@ -102,6 +105,7 @@ export interface OverlayLayers {
 const FLAGS: Flag[] = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
   "suppressChown", "suppressSync", "newSessionKeyring", "newSession", "dieWithParent", "packFds", "debug",
+  "harden", "disableUserns",
 ];
 
 const abs = (p: string) => absolutize(p, process.cwd());
@@ -123,7 +127,7 @@ export class Sandbox {
   /** @internal */
   static create(options: SandboxOptions = {}): Sandbox {
     const flags = Object.fromEntries(FLAGS.map((f) => [f, false])) as Record<Flag, boolean>;
-    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true, seal: true });
+    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true, seal: true, capChanges: [] });
   }
 
   /** Rebuilds a sandbox from a plan (toPlan's output); the plan's env becomes the base environment. */
@@ -135,6 +139,7 @@ export class Sandbox {
     return new Sandbox({
       ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
       chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true, seal: plan.seal,
+      capChanges: plan.capChanges.map((c) => ({ ...c })),
     });
   }
 
@@ -375,6 +380,35 @@ export class Sandbox {
   unsealed(): Sandbox {
     return this.with({ seal: false });
   }
+  /**
+   * For untrusted code: no capabilities (all five sets empty), no_new_privs, no new user
+   * namespaces, a seccomp filter refusing what a build does not need (src/plan/harden.ts), and
+   * Landlock: writes only where the plan made a writable place, signals and abstract unix
+   * sockets kept inside the sandbox (where the kernel has them; see the README).
+   */
+  harden(): Sandbox {
+    return this.flag("harden");
+  }
+  /** The command cannot make user namespaces (bubblewrap's --disable-userns). */
+  disableUserns(): Sandbox {
+    return this.flag("disableUserns");
+  }
+  /** Capabilities to give the command: "CAP_SYS_ADMIN", "sys_admin" or "ALL" (bubblewrap's --cap-add). */
+  capAdd(...caps: string[]): Sandbox {
+    return this.caps("capAdd", true, caps);
+  }
+  /** Capabilities to take from the command (or "ALL"; bubblewrap's --cap-drop). */
+  capDrop(...caps: string[]): Sandbox {
+    return this.caps("capDrop", false, caps);
+  }
+  private caps(method: string, add: boolean, caps: string[]): Sandbox {
+    const changes = caps.map((c) => {
+      const cap = typeof c === "string" ? capName(c) : null;
+      if (cap === null) throw new PlanError(`${method}()`, `unknown capability ${JSON.stringify(c)}; use a name like CAP_SYS_ADMIN or sys_admin, or ALL`);
+      return { add, cap };
+    });
+    return this.with({ capChanges: [...this.s.capChanges, ...changes] });
+  }
   /** Called with the sandbox's host pid and namespace ids once it runs, and with its exit status. */
   onStatus(fn: (status: SandboxStatus) => void): Sandbox {
     return this.with({ onStatus: fn });
@@ -390,6 +424,7 @@ export class Sandbox {
     const plan: Plan = {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
       ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname, seal: this.s.seal,
+      capChanges: this.s.capChanges.map((c) => ({ ...c })),
     };
     const dm = this.s.dirModes;
     if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {

@@ -7,6 +7,7 @@ import { parseRemountOptions } from "../plan/ops/remount.ts";
 import { FlagParseError } from "../sys/flags.ts";
 import { parseNamespaceList, PID_MAX, type EnterSpec } from "../plan/enter.ts";
 import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
+import { capName } from "../plan/caps.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -44,7 +45,7 @@ const ARITY: Record<string, number> = {
   "--setenv": 2, "--unsetenv": 1, "--chdir": 1,
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
-  "--new-session-keyring": 0, "--seal": 0, "--no-seal": 0,
+  "--new-session-keyring": 0, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
@@ -226,6 +227,14 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--new-session-keyring": plan.newSessionKeyring = true; break;
       case "--seal": plan.seal = true; break;
       case "--no-seal": plan.seal = false; break;
+      case "--harden": plan.harden = true; break;
+      case "--disable-userns": plan.disableUserns = true; break;
+      case "--cap-add": case "--cap-drop": {
+        const cap = capName(a);
+        if (cap === null) throw new UsageError(`${arg}: unknown capability ${JSON.stringify(a)}; give a name like CAP_SYS_ADMIN or sys_admin, or ALL`);
+        plan.capChanges.push({ add: arg === "--cap-add", cap });
+        break;
+      }
       case "--perms":
         if (perms) throw new UsageError(`--perms given twice (${perms.text}, ${a}) for one operation`);
         perms = { mode: parseOctalMode("--perms", a), text: a };
@@ -416,6 +425,13 @@ namespaces of the running process PID instead, in its root and working directory
                                   default when a user namespace is made; as real root, this
                                   gives the command a user namespace mapping every id to itself)
      --no-seal                    Let the command remount or unmount what the sandbox made
+     --harden                     For untrusted code: no capabilities, no_new_privs, a seccomp
+                                  filter refusing what a build does not need, and Landlock:
+                                  writes only where this command line made a writable place,
+                                  no signals or abstract sockets beyond the sandbox
+     --disable-userns             The command cannot make user namespaces
+     --cap-add CAP                Give the command CAP (CAP_ prefix optional, or ALL)
+     --cap-drop CAP               Take CAP from the command (or ALL)
      --enter PID                  Run COMMAND in the namespaces of process PID (those that differ from ours)
      --namespaces LIST            With --enter: only these (user,mnt,pid,net,ipc,uts,cgroup,time)
 

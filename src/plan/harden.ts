@@ -5,6 +5,7 @@ import type { ArgCondition, SeccompRule } from "../sys/seccomp.ts";
 import type { SyscallName } from "../sys/numbers.ts";
 import { CLONE } from "../sys/flags.ts";
 import { Errno } from "../sys/errno.ts";
+import type { Plan } from "./types.ts";
 
 export interface HardenEntry {
   syscall: SyscallName;
@@ -108,4 +109,43 @@ export const DISABLE_USERNS_RULES: readonly HardenEntry[] = [
 
 export function disableUsernsRules(): SeccompRule[] {
   return toRules(DISABLE_USERNS_RULES);
+}
+
+/**
+ * Where the plan made a place the command may write (Landlock grants every right beneath these
+ * and only read and execute elsewhere): writable binds and placed files, directories it made,
+ * tmpfs, /dev, /proc, mqueue, overlays with an upper layer, and the directory modes that write.
+ */
+export function writablePlaces(plan: Plan): string[] {
+  const out: string[] = [];
+  for (const op of plan.ops) {
+    switch (op.kind) {
+      case "bind":
+      case "file":
+        if (!op.readonly) out.push(op.dst);
+        break;
+      case "tmpfs":
+        if (!op.readonly) out.push(op.dst);
+        break;
+      case "dir":
+      case "dev":
+      case "proc":
+      case "mqueue":
+        out.push(op.dst);
+        break;
+      case "overlay":
+        if (op.upper !== null) out.push(op.dst);
+        break;
+      case "dirmodes":
+        // Without a mode for "/", "/" is an overlay: writes land in the sandbox's tmpfs.
+        if (!op.modes.some((m) => m.dir === "/")) out.push("/");
+        for (const m of op.modes) if (m.mode !== "read-only") out.push(m.dir);
+        // A procfs stays writable, and so do /dev/shm and /run/shm (see the directory modes).
+        out.push("/proc", "/dev/shm", "/run/shm");
+        break;
+      default:
+        break;
+    }
+  }
+  return [...new Set(out)];
 }

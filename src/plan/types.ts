@@ -171,6 +171,18 @@ export interface Plan {
    * was given. null: sealed when a user namespace is made (the CLI's default).
    */
   seal: boolean | null;
+  /** For untrusted code: no capabilities, no_new_privs, the seccomp filter of src/plan/harden.ts, Landlock. */
+  harden: boolean;
+  /** No new user namespaces for the command (bubblewrap's --disable-userns). */
+  disableUserns: boolean;
+  /** --cap-add / --cap-drop in the order given (see src/plan/caps.ts). */
+  capChanges: CapChange[];
+}
+
+/** One --cap-add or --cap-drop: a capability's name ("sys_admin") or "all". */
+export interface CapChange {
+  add: boolean;
+  cap: string;
 }
 
 export function emptyPlan(): Plan {
@@ -179,6 +191,6 @@ export function emptyPlan(): Plan {
     becomeRoot: false, mapSubids: false, unshareNet: false, unshareIpc: false, unsharePid: false,
     unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
     suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
-    packFds: false, suspend: false, debug: false, fds: [], seal: null,
+    packFds: false, suspend: false, debug: false, fds: [], seal: null, harden: false, disableUserns: false, capChanges: [],
   };
 }

@@ -4,10 +4,12 @@ import { emptyPlan } from "./types.ts";
 import { PlanError, requireAbsolute, requireBool, requireString } from "./errors.ts";
 import { validateOperation } from "./ops/index.ts";
 import { normalizeAbsolute } from "./paths.ts";
+import { capName } from "./caps.ts";
 
 const BOOL_FIELDS = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
   "suppressChown", "suppressSync", "newSessionKeyring", "newSession", "dieWithParent", "packFds", "suspend", "debug",
+  "harden", "disableUserns",
 ] as const satisfies readonly (keyof Plan)[];
 
 export interface ValidateOptions {
@@ -44,6 +46,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
     if (!plan.unshareUts) throw new PlanError("hostname", "setting a hostname needs a UTS namespace (unshareUts)");
   }
   if (plan.seal !== null) requireBool("seal", plan.seal);
+  validateCapChanges(plan);
   if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
   }
@@ -59,5 +62,16 @@ function validateDirModesUse(plan: Plan): void {
     if ((op.kind === "bind" || op.kind === "tmpfs" || op.kind === "overlay") && normalizeAbsolute(op.dst) === "/") {
       throw new PlanError(`ops[${i}]`, `a ${op.kind} on / cannot be combined with directory modes, which build the root from the host's mounts; drop one (e.g. --read-only-dir / instead of --ro-bind / /)`);
     }
+  });
+}
+
+/** Known names only; --harden's empty set cannot be widened. */
+function validateCapChanges(plan: Plan): void {
+  if (!Array.isArray(plan.capChanges)) throw new PlanError("capChanges", "must be a list of { add, cap }");
+  plan.capChanges.forEach((c, i) => {
+    if (typeof c !== "object" || c === null || typeof c.add !== "boolean" || typeof c.cap !== "string" || capName(c.cap) !== c.cap) {
+      throw new PlanError(`capChanges[${i}]`, `unknown capability ${JSON.stringify((c as { cap?: unknown })?.cap)}; use a name like sys_admin (CAP_ prefix and case do not matter) or ALL`);
+    }
+    if (c.add && plan.harden) throw new PlanError(`capChanges[${i}]`, "--harden gives the command no capabilities; --cap-add cannot widen that (drop --harden, or the --cap-add)");
   });
 }

@@ -29,6 +29,10 @@ export interface CommandChainSpec {
   caps: CapTarget;
   /** struct sock_filter[] to load, or null; must stay alive until the command has exec'd. */
   seccomp: Uint8Array | null;
+  /** Set no_new_privs (before Landlock and the filter, which need it without CAP_SYS_ADMIN). */
+  nnp: boolean;
+  /** A Landlock ruleset fd to restrict the command with, or -1. */
+  landlock: number;
   /** The command has a network namespace of its own: bring lo up in it. */
   loopback: boolean;
   hostname: string | null;
@@ -94,13 +98,16 @@ export function commandChain(spec: CommandChainSpec, anyFd: number): SyscallChai
     c.call("ioctl", 0, SIOCSIFFLAGS, loopbackUp()).call("close", 0);
   }
   if (spec.hostname !== null) c.call("sethostname", Buffer.from(spec.hostname), Buffer.byteLength(spec.hostname));
+  c.append(capabilitySteps(spec.caps));
+  if (spec.nnp) c.call("prctl", PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (spec.landlock >= 0) c.call("landlock_restrict_self", spec.landlock, 0);
   if (spec.seccomp) {
     // struct sock_fprog { u16 len; struct sock_filter *filter; }: the filter is read where it is,
-    // so the caller keeps it alive (and unchanged) until the child has exec'd.
+    // so the caller keeps it alive (and unchanged) until the child has exec'd. Last of the
+    // confinement: the filter may refuse calls the steps before make.
     const fprog = new BigUint64Array([BigInt(spec.seccomp.length / 8), BigInt(ptr(spec.seccomp))]);
     c.call("seccomp", SECCOMP_SET_MODE_FILTER, 0, new Uint8Array(fprog.buffer));
   }
-  c.append(capabilitySteps(spec.caps));
   c.call("close_range", 0, 0xffffffff, CLOSE_RANGE.CLOEXEC);
   for (const [from, to] of spec.dups) c.call("dup3", from, to, 0);
   if (spec.setsid) c.call("setsid");

@@ -7,7 +7,12 @@ import { resetSignalsForExec } from "../sys/signals.ts";
 import { writeStatus } from "./status.ts";
 import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
 import { joinNewSessionKeyring } from "../sys/keyring.ts";
-import { suppressSyscalls } from "../sys/seccomp.ts";
+import { loadFilter } from "../sys/seccomp.ts";
+import { restrictSelf } from "../sys/landlock.ts";
+import { closeQuiet, open } from "../sys/fd.ts";
+import { O } from "../sys/flags.ts";
+import { setNoNewPrivs } from "../sys/process.ts";
+import { commandRules, hardenDomain } from "./confine.ts";
 import { libc } from "../sys/libc.ts";
 import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SetupError } from "./errors.ts";
@@ -30,6 +35,27 @@ export interface ExecOptions {
   statusFd?: number | undefined;
 }
 
+/** --harden: no_new_privs, then the Landlock domain (what this kernel lacks is a warning: less holds). */
+function harden(plan: Plan): void {
+  try {
+    setNoNewPrivs();
+    const root = open("/", O.PATH | O.DIRECTORY);
+    let domain;
+    try {
+      domain = hardenDomain(plan, root);
+    } finally {
+      closeQuiet(root);
+    }
+    for (const m of domain.missing) rawStderr(`sandbox: warning: --harden: ${m}; the rest applies`);
+    if (domain.fd >= 0) {
+      restrictSelf(domain.fd);
+      closeQuiet(domain.fd);
+    }
+  } catch (e) {
+    throw new SetupError("harden: landlock", e);
+  }
+}
+
 export function execCommand(plan: Plan, opts: ExecOptions): never {
   const env = { ...plan.env };
   try {
@@ -44,8 +70,10 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
       throw new SetupError("new session keyring", e);
     }
   }
+  if (plan.harden) harden(plan);
+  const rules = commandRules(plan, opts.suppressChown);
   try {
-    suppressSyscalls({ chown: opts.suppressChown, sync: plan.suppressSync });
+    if (rules.length) loadFilter(rules);
   } catch (e) {
     throw new SetupError("seccomp filter", e);
   }

@@ -31,17 +31,8 @@ import { SIG } from "../sys/signals.ts";
 import { writeStatus, writeStubs } from "./status.ts";
 import { takeStubs } from "./stubs.ts";
 
-/**
- * Capabilities kept (and raised to ambient so child processes keep them) inside a user
- * namespace we made; every other one is dropped from the bounding set. The same set as
- * mkosi-sandbox: what file ownership, mounting, chroot and ptrace-based tools need.
- */
-export const KEPT_CAPS = [
-  CAP.CHOWN, CAP.DAC_OVERRIDE, CAP.DAC_READ_SEARCH, CAP.FOWNER, CAP.FSETID, CAP.SETGID, CAP.SETUID,
-  CAP.SETPCAP, CAP.SYS_CHROOT, CAP.SYS_PTRACE, CAP.SYS_ADMIN, CAP.SYS_RESOURCE, CAP.SETFCAP,
-];
-/** Added when the sandbox has its own network namespace. */
-export const KEPT_NET_CAPS = [CAP.NET_BIND_SERVICE, CAP.NET_ADMIN];
+export { KEPT_CAPS, KEPT_NET_CAPS } from "./confine.ts";
+import { commandCaps } from "./confine.ts";
 
 /**
  * Host-side checks before anything is created (the early phase of each operation, see
@@ -163,7 +154,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   trace("before workspace");
   const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
   if (rt.statusFd !== undefined) writeStubs(rt.statusFd, takeStubs());
-  const caps = userns ? (all & CLONE.NEWNET ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS) : null;
+  const caps = commandCaps(plan, userns, (all & CLONE.NEWNET) !== 0);
   if (caps && !sealed) {
     try {
       keepCapabilities(caps);

@@ -113,7 +113,7 @@ export function sampleRound(): void {
   mountFlagsOf("rw,nosuid,nodev,relatime");
   new PackedArgs(plan.argv, Object.entries(plan.env).map(([k, v]) => `${k}=${v}`));
   // The namespace workers' command start, up to (not including) the clone.
-  const setup = commandChain({ dups: [[1000, 0], [1001, 1], [1002, 2]], caps: uniformCaps(KEPT_CAPS), seccomp: null, loopback: true, hostname: "warm", setsid: false }, 1000);
+  const setup = commandChain({ dups: [[1000, 0], [1001, 1], [1002, 2]], caps: uniformCaps(KEPT_CAPS), nnp: false, landlock: -1, seccomp: null, loopback: true, hostname: "warm", setsid: false }, 1000);
   warmUpChain({ flags: 0, setup, exec: { path: "/bin/true", args: new PackedArgs(plan.argv, ["PATH=/usr/bin:/bin"]) } });
   const devnull = open("/dev/null", O.WRONLY);
   const dup = fcntl(devnull, F.DUPFD_CLOEXEC, 1000);

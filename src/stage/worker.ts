@@ -39,11 +39,13 @@ import { ChainError, chainSupported, startChain, type ChainHandle } from "../sys
 import { openAt, stat } from "../sys/fs.ts";
 import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SIG } from "../sys/signals.ts";
-import { buildSuppressFilter, CHOWN_SYSCALLS, encodeFilter, resolveSyscalls, SYNC_SYSCALLS } from "../sys/seccomp.ts";
-import { hostArch } from "../sys/numbers.ts";
+import { compileFilter } from "../sys/seccomp.ts";
+import { CAP } from "../sys/caps.ts";
+import { commandCaps, commandRules, hardenDomain } from "./confine.ts";
+import { withRoot } from "./context.ts";
 import { commandMaps, mapSelf, needsUserNamespace, ownIds } from "./identity.ts";
 import { walkPath } from "./resolve.ts";
-import { buildRoot, chownSuppressed, earlyPhase, KEPT_CAPS, KEPT_NET_CAPS, namespaceFlags } from "./run.ts";
+import { buildRoot, chownSuppressed, earlyPhase, namespaceFlags } from "./run.ts";
 import { decodeRequest, REQUEST_BUFFER, type StageRequest } from "./request.ts";
 import { writeStatus, writeStubs } from "./status.ts";
 import { removeStubs, resetStubs, takeStubs } from "./stubs.ts";
@@ -245,23 +247,27 @@ function enterBase(key: WorkerKey): Base {
   return { mnt: open("/proc/self/ns/mnt", O.RDONLY), hostCaps, hostIds };
 }
 
-/** Compiled seccomp filters by what they suppress; kept alive for the children that load them. */
+/** Compiled seccomp filters by their rules; kept alive for the children that load them. */
 const filters = new Map<string, Uint8Array>();
 
-function suppressFilter(chown: boolean, sync: boolean): Uint8Array | null {
-  const names = [...(chown ? CHOWN_SYSCALLS : []), ...(sync ? SYNC_SYSCALLS : [])];
-  const arch = hostArch();
-  if (names.length === 0 || arch === null) return null;
-  const key = `${chown}/${sync}`;
+function commandFilter(plan: Plan, suppressChown: boolean): Uint8Array | null {
+  const rules = commandRules(plan, suppressChown);
+  if (rules.length === 0) return null;
+  const key = JSON.stringify(rules);
   let f = filters.get(key);
-  if (!f) filters.set(key, (f = encodeFilter(buildSuppressFilter(resolveSyscalls(names, arch), arch))));
+  if (!f) filters.set(key, (f = compileFilter(rules).bytes));
   return f;
 }
 
-/** The capability sets of a plan's command: mkosi-sandbox's kept set, or as real root the worker's own. */
-function commandCaps(plan: Plan, base: Base, netns: boolean): CapTarget {
-  if (base.hostCaps) return base.hostCaps;
-  return uniformCaps(netns ? [...KEPT_CAPS, ...KEPT_NET_CAPS] : KEPT_CAPS);
+/** The capability sets of a plan's command (see confine.ts); as real root with no changes, the worker's own. */
+function capTarget(plan: Plan, base: Base, netns: boolean): CapTarget {
+  const userns = base.hostCaps === null;
+  const caps = commandCaps(plan, userns, netns);
+  if (caps === null) return base.hostCaps!;
+  if (userns) return uniformCaps(caps);
+  // Real root keeps what it is given through exec by being root: no ambient set.
+  const m = uniformCaps(caps).bounding;
+  return { bounding: m, effective: m, permitted: m, inheritable: 0n, ambient: 0n };
 }
 
 /**
@@ -308,7 +314,14 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
         writeStatus(statusFd, { event: "spawned", pid });
         writeStatus(statusFd, { event: "ready", namespaces });
       };
-      const failed = startCommand(plan, req.targets, io, { key, base, callerUmask, procFd, leave }, reported);
+      // --harden's Landlock rules name the sandbox's inodes: made while its root is ours.
+      const landlock = plan.harden ? withRoot("/", (root) => hardenDomain(plan, root).fd) : -1;
+      let failed: ChainError | null;
+      try {
+        failed = startCommand(plan, req.targets, io, { key, base, callerUmask, procFd, leave, landlock }, reported);
+      } finally {
+        closeQuiet(landlock);
+      }
       if (failed && sandbox) reportExecFailure(plan, sandbox, statusFd, failed);
     } finally {
       closeQuiet(procFd);
@@ -351,6 +364,8 @@ interface StartContext {
   procFd: number;
   /** Returns the worker to its base mount namespace (once the command has its copy). */
   leave: () => void;
+  /** --harden's Landlock ruleset fd, or -1. */
+  landlock: number;
 }
 
 /**
@@ -378,10 +393,15 @@ function startCommand(
     built = -1;
   };
   try {
+    const caps = capTarget(plan, ctx.base, (flags & CLONE.NEWNET) !== 0);
+    const seccomp = commandFilter(plan, chownSuppressed(plan, userns));
     const setup = commandChain({
       dups: targets.map((t, i) => [high[i]!, t] as const),
-      caps: commandCaps(plan, ctx.base, (flags & CLONE.NEWNET) !== 0),
-      seccomp: suppressFilter(chownSuppressed(plan, userns), plan.suppressSync),
+      caps,
+      // Without CAP_SYS_ADMIN a filter needs no_new_privs; --harden always sets it.
+      nnp: plan.harden || (seccomp !== null && !(caps.effective & (1n << BigInt(CAP.SYS_ADMIN)))),
+      landlock: ctx.landlock,
+      seccomp,
       loopback: (flags & CLONE.NEWNET) !== 0,
       hostname: plan.hostname,
       setsid: plan.newSession,

@@ -264,7 +264,7 @@ describe("parseArgs", () => {
     const special: Record<string, string[]> = {
       "--setenv": ["N", "v"], "--perms": ["0700", "--dir", "/p"], "--size": ["1024", "--tmpfs", "/p"],
       "--remount": ["ro", "/p"], "--chmod": ["0755", "/p"], "--mqueue": ["/p", "--unshare-ipc"],
-      "--bind-data": ["3", "/p"], "--ro-bind-data": ["3", "/p"],
+      "--bind-data": ["3", "/p"], "--ro-bind-data": ["3", "/p"], "--cap-add": ["ALL"], "--cap-drop": ["CAP_CHOWN"],
     };
     for (const opt of KNOWN_OPTIONS) {
       if (opt.startsWith("--overlay")) continue;
