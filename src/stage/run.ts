@@ -10,6 +10,7 @@ import { CAP, hasEffectiveCap, keepCapabilities, lastCap } from "../sys/caps.ts"
 import { assertSingleThreaded, getgid, getuid, sethostname, umask, unshare } from "../sys/process.ts";
 import { mount } from "../sys/mount.ts";
 import { interfaceUp } from "../sys/net.ts";
+import { lockKernelTunables } from "./tunables.ts";
 import { SetupError } from "./errors.ts";
 import {
   commandMaps, identityOf, mapSelf, ownIds, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
@@ -152,7 +153,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
   if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
 
   trace("before workspace");
-  const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug });
+  const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug, harden: plan.harden });
   if (rt.statusFd !== undefined) writeStubs(rt.statusFd, takeStubs());
   const caps = commandCaps(plan, userns, (all & CLONE.NEWNET) !== 0);
   if (caps && !sealed) {
@@ -228,6 +229,8 @@ export interface RootOptions {
   debug: (line: string) => void;
   /** See StageContext.neverBlock. */
   neverBlock?: boolean;
+  /** --harden: the kernel's tunables are made read-only after the operations (see tunables.ts). */
+  harden: boolean;
 }
 
 /**
@@ -255,6 +258,13 @@ export function buildRoot(ops: readonly Operation[], opts: RootOptions): { procF
       throw SetupError.forOperation(op, e);
     }
     opts.debug(`${applied ? "" : "skipped (no source): "}${describeOperation(op)}`);
+  }
+  if (opts.harden) {
+    try {
+      lockKernelTunables(ctx);
+    } catch (e) {
+      throw new SetupError("harden: kernel tunables read-only", e);
+    }
   }
   trace("operations");
   // Kept across the pivot: the new root may have no /proc, and the seal and the status report need one.

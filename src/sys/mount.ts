@@ -95,6 +95,13 @@ export function statfsType(path: string): number {
   return Number(BigInt.asUintN(32, buf[0]!));
 }
 
+/** f_type of the filesystem holding what `fd` names (an O_PATH fd will do). */
+export function fstatfsType(fd: number, label = `fd ${fd}`): number {
+  const buf = new BigInt64Array(15);
+  check(libc.fstatfs(fd, buf), "fstatfs", label);
+  return Number(BigInt.asUintN(32, buf[0]!));
+}
+
 export const FS_MAGIC = {
   TMPFS: 0x01021994, OVERLAYFS: 0x794c7630, PROC: 0x9fa0, BTRFS: 0x9123683e, EXT4: 0xef53,
   SYSFS: 0x62656572, DEVPTS: 0x1cd1, CGROUP2: 0x63677270, XFS: 0x58465342, NFS: 0x6969,

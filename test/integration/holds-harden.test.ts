@@ -1,10 +1,12 @@
 // Hardened mode (--harden, .harden()), as the command sees it: all five capability sets empty,
 // no_new_privs, the seccomp filter refusing what src/plan/harden.ts lists (raw calls, each of
 // which otherwise works or fails differently), Landlock keeping signals and abstract unix
-// sockets inside the sandbox, and writes still working where the plan made a writable place.
+// sockets inside the sandbox, the kernel's tunables read-only, and writes still working where the
+// plan made a writable place.
 // CLI and library (worker and forked), root and user; the same attempts without --harden are the
 // control. Both seccomp compilers: the suite's fallback run forces our own BPF. Also
 // --disable-userns, and --cap-add/--cap-drop as bubblewrap takes them.
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { UnixSocketListener } from "bun";
 import { asWho, BIN, BUN, envFor, ROOT, run, WHO, type Who } from "../support/run.ts";
@@ -41,7 +43,7 @@ function sleeper(who: Who): { pid: number; [Symbol.dispose](): void } {
 
 function cli(who: Who, flags: string[]): Json {
   using target = sleeper(who);
-  const r = run(who, [BIN, ...flags, "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--dev", "/dev", ...SETENV, "--", ...attackArgv("harden", String(target.pid), NAME)]);
+  const r = run(who, [BIN, ...flags, "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc", ...SETENV, "--", ...attackArgv("harden", String(target.pid), NAME)]);
   return last(r.stdout, r.stderr);
 }
 
@@ -62,14 +64,21 @@ function lib(who: Who, harden: boolean, forked: boolean, pid = false): Json {
 const REFUSED = ["ptraceTraceme", "ioUring", "bpf", "keyctl", "personality", "mount", "perf", "userfaultfd", "setns", "unshareUser"];
 
 /** `signal`: EPERM from Landlock's scoping (ABI 6), or ESRCH where a PID namespace hides the target. */
-function expectHardened(o: Json, signal = "EPERM"): void {
+/** The /proc tunables this kernel has (without CONFIG_MAGIC_SYSRQ there is no sysrq-trigger). */
+const TUNABLES = ["/proc/sys", "/proc/sysrq-trigger"].filter((p) => existsSync(p));
+
+function expectHardened(o: Json, who: Who, signal = "EPERM"): void {
   for (const k of REFUSED) expect([k, o[k]]).toEqual([k, "EPERM"]);
   expect({ clone3: o.clone3, query: o.personalityQuery, tiocsti: o.tiocsti }).toEqual({ clone3: "ENOSYS", query: "ok", tiocsti: "EPERM" });
   expect({ signal: o.signal, abstract: o.abstract }).toEqual({ signal, abstract: "EPERM" });
+  // The kernel's tunables are read-only: root's command (kuid 0) meets that; the user's, its own EACCES first.
+  expect({ sysctl: o.sysctl, ro: o.roTunables }).toEqual({ sysctl: who === "root" ? "EROFS" : "EACCES", ro: TUNABLES });
 }
 
 /** The control: without --harden none of these is the filter's EPERM (or the scoping's). */
-function expectOpen(o: Json): void {
+function expectOpen(o: Json, who: Who): void {
+  // Real root's command writes host sysctls through a writable /proc; the user's, only the kernel stops.
+  expect({ sysctl: o.sysctl, ro: o.roTunables }).toEqual({ sysctl: who === "root" ? "ok" : "EACCES", ro: [] });
   expect({ ptrace: o.ptraceTraceme, keyctl: o.keyctl, personality: o.personality, unshareUser: o.unshareUser, signal: o.signal, abstract: o.abstract })
     .toEqual({ ptrace: "ok", keyctl: "ok", personality: "ok", unshareUser: "ok", signal: "ok", abstract: "ok" });
   expect({ clone3: o.clone3, bpf: o.bpf, setns: o.setns, perf: o.perf, tiocsti: o.tiocsti })
@@ -87,7 +96,7 @@ describe.each(WHO)("as %s", (who) => {
   });
 
   test("CLI --harden: every refused call is EPERM (clone3 ENOSYS); signals and abstract sockets stay inside", () => {
-    expectHardened(cli(who, ["--harden"]));
+    expectHardened(cli(who, ["--harden"]), who);
   });
 
   test("CLI --harden: files are written only where the plan made a writable place; control without it", () => {
@@ -108,19 +117,19 @@ describe.each(WHO)("as %s", (who) => {
   });
 
   test("CLI control: without --harden the same calls work or fail otherwise", () => {
-    expectOpen(cli(who, who === "root" ? ["--seal"] : []));
+    expectOpen(cli(who, who === "root" ? ["--seal"] : []), who);
   });
 
   for (const forked of [false, true]) {
     test(`library .harden() (${forked ? "forked" : "worker"}): the same, and the status lines`, () => {
       expect(libRun(who, { harden: true, argv: STATUS }, forked).stdout.trim()).toBe(HARDENED_STATUS);
-      expectHardened(lib(who, true, forked));
-      expectOpen(lib(who, false, forked));
+      expectHardened(lib(who, true, forked), who);
+      expectOpen(lib(who, false, forked), who);
     });
   }
 
   test("library .harden() with a PID namespace: the same", () => {
-    expectHardened(lib(who, true, true, true), "ESRCH");
+    expectHardened(lib(who, true, true, true), who, "ESRCH");
   });
 
   test("--disable-userns: no user namespace, the rest allowed; control without it", () => {
