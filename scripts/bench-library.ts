@@ -1,7 +1,7 @@
 // Library benchmark, side by side in one process: N sandboxed `true` runs with a read-only root
 // through the library (warm stage server), against Bun.spawn(["bwrap", "--ro-bind", "/", "/",
-// "true"]) and plain Bun.spawn(["true"]); sequentially and with C at a time. Prints per-run
-// medians, throughput and the ratio to bwrap.
+// "true"]) and plain Bun.spawn(["true"]); sealed (the default), hardened and unsealed;
+// sequentially and with C at a time. Prints per-run medians, throughput and the ratio to bwrap.
 //   bun scripts/bench-library.ts [--runs 300] [--concurrency 8] [--cold]
 import { sandbox } from "../src/api/index.ts";
 
@@ -15,10 +15,13 @@ const concurrency = Number(opt("--concurrency", "8"));
 const cold = args.includes("--cold");
 
 const box = sandbox({ warm: !cold }).roBind("/", "/");
+const stage = cold ? "cold stage" : "warm stage";
+// Sealed is the default; unsealed plans go to a forked stage (a worker always seals).
+const variants: [string, typeof box][] = [["sealed", box], ["hardened", box.harden()], ["unsealed", box.unsealed()]];
 
 type Runner = () => Promise<number>;
 const runners: [string, Runner][] = [
-  [cold ? "library (cold stage)" : "library (warm stage)", () => box.spawn(["true"], { stdout: "inherit" }).exited],
+  ...variants.map(([name, b]): [string, Runner] => [`library ${name} (${stage})`, () => b.spawn(["true"], { stdout: "inherit" }).exited]),
   ["Bun.spawn bwrap", () => Bun.spawn(["bwrap", "--ro-bind", "/", "/", "true"], { stdout: "inherit" }).exited],
   ["Bun.spawn true", () => Bun.spawn(["true"], { stdout: "inherit" }).exited],
 ];

@@ -1,6 +1,7 @@
 // Start-up benchmark of the `sandbox` CLI against bubblewrap, side by side in one run: each
 // round runs every command once, in turn, so drift hits all of them alike. Prints medians,
 // p90, the ratio to bwrap on the same line and the peak RSS of one run (GNU time, package `time`).
+// Each case runs with the default seal, the other seal setting and --harden.
 //   bun scripts/bench-startup.ts [--runs N] [--user NAME]
 // As root it measures as root, then again as the unprivileged user (default: sbtest).
 import { spawnSync } from "bun";
@@ -75,8 +76,12 @@ function report(who: string): void {
   console.log("| command | tool | median ms | p90 ms | ratio to bwrap | peak RSS MiB |");
   console.log("|---|---|---:|---:|---:|---:|");
   for (const c of CASES) {
+    // The default (sealed unprivileged, unsealed as real root), the other seal setting, --harden.
+    const other = process.getuid?.() === 0 ? "--seal" : "--no-seal";
     const cmds: Cmd[] = [
       { label: "sandbox", argv: [bin, ...c.args] },
+      { label: `sandbox ${other}`, argv: [bin, other, ...c.args] },
+      { label: "sandbox --harden", argv: [bin, "--harden", ...c.args] },
       { label: "bwrap", argv: ["bwrap", ...c.args] },
     ];
     const res = measure(cmds);

@@ -18,9 +18,18 @@ export const SINGLE_THREAD_ENV: Readonly<Record<string, string>> = {
   MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useWarmUpMarkedBlocks: "0",
 };
 
-/** The server's environment: the single-thread variables, PATH, and our own switches. */
+/**
+ * No FTL in the server. Its forked children inherit its execution counters but not their own
+ * tier-ups: a function the server left just below the FTL threshold was compiled (14-18 ms, on
+ * the single JIT thread) by every child anew and thrown away with it. Measured: a warm-up plan
+ * with one more bind made every forked sandbox take 10 ms instead of 5; without FTL, 5 either
+ * way. Setup code gains nothing from FTL's code quality; the DFG compiles are 0.1-2 ms.
+ */
+const NO_FTL = { BUN_JSC_useFTLJIT: "0" };
+
+/** The server's environment: the single-thread variables, no FTL, PATH, and our own switches. */
 function serverEnv(): Record<string, string> {
-  const env: Record<string, string> = { ...SINGLE_THREAD_ENV, PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
+  const env: Record<string, string> = { ...SINGLE_THREAD_ENV, ...NO_FTL, PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" };
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith("BUN_SANDBOX_") && v !== undefined) env[k] = v;
   return env;
 }

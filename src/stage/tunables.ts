@@ -3,9 +3,11 @@
 // that is /proc/sys, /proc/sysrq-trigger and most of sysfs: one write reboots or retunes the
 // host. Docker makes the same paths read-only; here each is a read-only bind of itself, made
 // before the pivot so the command (no capabilities, no mount calls) cannot lift it.
-import { FS_MAGIC, fstatfsType } from "../sys/mount.ts";
+import { FS_MAGIC, fstatfs, ST_RDONLY } from "../sys/mount.ts";
+import { readText } from "../sys/fs.ts";
+import { joinPath } from "../plan/paths.ts";
 import { openInRoot, using, type StageContext } from "./context.ts";
-import { bindTree } from "./mounts.ts";
+import { bindTree, parseMountinfo, type MountInfoEntry } from "./mounts.ts";
 
 /** Sandbox paths made read-only when they are a procfs or sysfs (a tmpfs there is left alone). */
 export const KERNEL_TUNABLES = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/sys"] as const;
@@ -13,14 +15,25 @@ export const KERNEL_TUNABLES = ["/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
 const KERNEL_FS: readonly number[] = [FS_MAGIC.PROC, FS_MAGIC.SYSFS];
 
 export function lockKernelTunables(ctx: StageContext): void {
+  let mounts: MountInfoEntry[] | null = null;
   for (const path of KERNEL_TUNABLES) {
     // Not followed: a symlink planted there is no tunable, and the kernel's own are no symlinks.
     const fd = openInRoot(ctx.newroot, path, false);
     if (fd === null) continue;
     using(fd, () => {
-      if (!KERNEL_FS.includes(fstatfsType(fd, path))) return;
+      const fs = fstatfs(fd, path);
+      if (!KERNEL_FS.includes(fs.type)) return;
+      // Under a read-only bind of / (the usual case) there is nothing to do, unless something
+      // writable is mounted below.
+      mounts ??= parseMountinfo(readText(ctx.mountinfo));
+      if (fs.flags & ST_RDONLY && !writableBelow(mounts, joinPath(ctx.newroot, path))) return;
       bindTree(fd, fd, { readonly: true, procFd: ctx.procFd, mountinfo: ctx.mountinfo, label: path });
       ctx.debug(`harden: ${path} read-only`);
     });
   }
+}
+
+/** Whether a mount at or below `real` (as this process sees it) is writable. */
+function writableBelow(mounts: readonly MountInfoEntry[], real: string): boolean {
+  return mounts.some((m) => (m.mountPoint === real || m.mountPoint.startsWith(`${real}/`)) && !m.options.split(",").includes("ro"));
 }

@@ -253,7 +253,8 @@ const filters = new Map<string, Uint8Array>();
 function commandFilter(plan: Plan, suppressChown: boolean): Uint8Array | null {
   const rules = commandRules(plan, suppressChown);
   if (rules.length === 0) return null;
-  const key = JSON.stringify(rules);
+  // The rules follow from these four (their conditions hold BigInts, which JSON cannot keep).
+  const key = [suppressChown, plan.suppressSync, plan.harden, plan.disableUserns].join();
   let f = filters.get(key);
   if (!f) filters.set(key, (f = compileFilter(rules).bytes));
   return f;

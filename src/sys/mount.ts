@@ -95,11 +95,14 @@ export function statfsType(path: string): number {
   return Number(BigInt.asUintN(32, buf[0]!));
 }
 
-/** f_type of the filesystem holding what `fd` names (an O_PATH fd will do). */
-export function fstatfsType(fd: number, label = `fd ${fd}`): number {
-  const buf = new BigInt64Array(15);
+/** ST_RDONLY in statfs's f_flags: the mount is read-only. */
+export const ST_RDONLY = 1;
+
+/** f_type of the filesystem holding what `fd` names (an O_PATH fd will do), and its mount's f_flags. */
+export function fstatfs(fd: number, label = `fd ${fd}`): { type: number; flags: number } {
+  const buf = new BigInt64Array(15); // f_type, f_bsize, 5 counts, f_fsid, f_namelen, f_frsize, f_flags
   check(libc.fstatfs(fd, buf), "fstatfs", label);
-  return Number(BigInt.asUintN(32, buf[0]!));
+  return { type: Number(BigInt.asUintN(32, buf[0]!)), flags: Number(buf[10]!) };
 }
 
 export const FS_MAGIC = {

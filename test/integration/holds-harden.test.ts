@@ -48,7 +48,7 @@ function cli(who: Who, flags: string[]): Json {
 }
 
 /** The library sandbox's output (of the attack check, or of `plain` argv as given). */
-function libRun(who: Who, spec: { harden: boolean; pid?: boolean; argv?: string[] }, forked: boolean): { stdout: string; stderr: string } {
+function libRun(who: Who, spec: { harden: boolean; pid?: boolean; argv?: string[] }, forked: boolean): { stdout: string; stderr: string; stageServer: number } {
   const full = { argv: spec.argv ?? attackArgv("harden"), plain: spec.argv !== undefined, harden: spec.harden, pid: spec.pid ?? false, env: ATTACK_ENV };
   const r = run(who, [BUN, `${ROOT}/test/fixtures/escape-harden.ts`, JSON.stringify(full)], { env: forked ? { BUN_SANDBOX_NO_WORKER: "1" } : {} });
   const o = last(r.stdout, r.stderr);
@@ -58,14 +58,19 @@ function libRun(who: Who, spec: { harden: boolean; pid?: boolean; argv?: string[
 
 function lib(who: Who, harden: boolean, forked: boolean, pid = false): Json {
   const o = libRun(who, { harden, pid }, forked);
-  return last(o.stdout, o.stderr);
+  const out = last(o.stdout, o.stderr);
+  // The path taken: a forked stage execs the command, so its parent is the stage server; a
+  // namespace worker's command is the worker's child. (With a PID namespace the parent is PID 1.)
+  if (!pid) expect([forked ? "forked" : "worker", out.ppid === o.stageServer]).toEqual([forked ? "forked" : "worker", forked]);
+  return out;
 }
 
 const REFUSED = ["ptraceTraceme", "ioUring", "bpf", "keyctl", "personality", "mount", "perf", "userfaultfd", "setns", "unshareUser"];
 
-/** `signal`: EPERM from Landlock's scoping (ABI 6), or ESRCH where a PID namespace hides the target. */
 /** The /proc tunables this kernel has (without CONFIG_MAGIC_SYSRQ there is no sysrq-trigger). */
 const TUNABLES = ["/proc/sys", "/proc/sysrq-trigger"].filter((p) => existsSync(p));
+
+/** `signal`: EPERM from Landlock's scoping (ABI 6), or ESRCH where a PID namespace hides the target. */
 
 function expectHardened(o: Json, who: Who, signal = "EPERM"): void {
   for (const k of REFUSED) expect([k, o[k]]).toEqual([k, "EPERM"]);
@@ -105,6 +110,12 @@ describe.each(WHO)("as %s", (who) => {
     const places = (...flags: string[]) => run(who, [BIN, ...flags, ...root, "--dev", "/dev", "--dir", "/data", "--tmpfs", "/tmp", ...show]).stdout.trim();
     expect(places("--harden")).toBe("/data/x\n/tmp/x");
     expect(places()).toBe("/data/x\n/tmp/x\n/newfile");
+  });
+
+  test("CLI --harden: a writable bind below /sys is made read-only too; control without it", () => {
+    const show = ["sh", "-c", "grep ' /sys/kernel ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1"];
+    const flags = (...f: string[]) => run(who, [BIN, ...f, "--ro-bind", "/", "/", "--bind", "/sys/kernel", "/sys/kernel", ...show]).stdout.trim().split("\n").pop();
+    expect([flags("--harden"), flags()]).toEqual(["ro", "rw"]);
   });
 
   test("CLI --harden on a kernel with less Landlock (forced): a one-line warning, the filter still applies, the scoping does not", () => {
