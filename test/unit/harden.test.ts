@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import {
   CLONE_NEW_FLAGS, DISABLE_USERNS_RULES, disableUsernsRules, HARDEN_RULES, hardenRules, TIOCLINUX, TIOCSTI,
 } from "../../src/plan/harden.ts";
@@ -45,6 +46,14 @@ describe("HARDEN_RULES table", () => {
       "vhangup", "nfsservctl", "fanotify_init",
     ];
     expect([...names].sort()).toEqual([...listed].sort());
+  });
+
+  test("the README's table lists every refused call with its reason", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    for (const e of HARDEN_RULES) {
+      const row = readme.split("\n").find((l) => l.startsWith("| `") && l.includes(`\`${e.syscall}\``) && l.includes(e.reason));
+      expect([e.syscall, e.reason, row !== undefined]).toEqual([e.syscall, e.reason, true]);
+    }
   });
 
   test("leaves alone what a normal build needs", () => {
