@@ -304,6 +304,7 @@ export function parseArgs(input: ParseInput): ParseResult {
   }
   const rootOp = ops.find((op) => dirModes.length > 0 && (op.kind === "bind" || op.kind === "tmpfs" || op.kind === "overlay") && op.dst === "/");
   if (rootOp) throw new UsageError(`directory modes build the root from the host's mounts; they cannot be combined with a ${rootOp.kind} on / (use --read-only-dir / instead of --ro-bind / /)`);
+  if (plan.harden && plan.capChanges.some((c) => c.add)) throw new UsageError("--cap-add cannot widen --harden, which gives the command no capabilities; drop one of them");
   plan.ops = ops;
   // fds read by --bind-data/--ro-bind-data are used up: the command does not get them.
   plan.fds = input.fds.filter((fd) => !usedFds.has(fd));
