@@ -1,8 +1,9 @@
 // The escape suite's attack fixture (test/fixtures/attacks.ts), bundled once per test process
 // into a temporary directory (not the checkout) that the test user can read, and the layout
-// its mount attacks expect. Both live in /var/tmp: the sandboxes have a /tmp of their own.
+// its mount attacks expect. Both live in /var/tmp: the sandboxes have a /tmp of their own, which
+// hides a checkout under /tmp (as CI's clean clone may be), so Bun itself is linked there too.
 import { spawnSync } from "bun";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { BUN, ROOT, SINGLE_THREAD_ENV, tempDir, type TempDir, type Who } from "./run.ts";
 
 let bundleDir: string | null = null;
@@ -15,6 +16,12 @@ export function attacksBundle(): string {
   const r = spawnSync([BUN, "build", `${ROOT}/test/fixtures/attacks.ts`, "--target=bun", "--format=cjs", `--outfile=${dir}/attacks.cjs`], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`bundling the attack fixture failed: ${r.stderr.toString()}`);
   chmodSync(`${dir}/attacks.cjs`, 0o644);
+  const bun = realpathSync(BUN);
+  try {
+    linkSync(bun, `${dir}/bun`);
+  } catch {
+    copyFileSync(bun, `${dir}/bun`); // another filesystem
+  }
   bundleDir = dir;
   return `${dir}/attacks.cjs`;
 }
@@ -25,7 +32,10 @@ export function removeAttacksBundle(): void {
 }
 
 /** argv of one attack check, run by Bun inside the sandbox. */
-export const attackArgv = (check: string, ...args: string[]): string[] => [BUN, attacksBundle(), check, ...args];
+export function attackArgv(check: string, ...args: string[]): string[] {
+  const bundle = attacksBundle();
+  return [`${bundleDir}/bun`, bundle, check, ...args];
+}
 
 /** The environment the attack fixture needs (single-threaded: it unshares and setns). */
 export const ATTACK_ENV: Record<string, string> = { ...SINGLE_THREAD_ENV };
