@@ -7,7 +7,7 @@
 // that goes by name, racing the same way, does land there. CLI and library, root and user.
 import { describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { asWho, BIN, BUN, envFor, ROOT, run, tempDir, WHO, type TempDir, type Who } from "../support/run.ts";
 
 const RUNS = 60;
@@ -23,10 +23,44 @@ function layout(who: Who): { t: TempDir; h: TempDir } {
   return { t, h };
 }
 
-/** Swaps T/sub for a symlink to H (by its host path, or by /oldroot + it) and back, until killed. */
+/**
+ * Swaps T/sub for a symlink to H (by its host path, or by /oldroot + it) and back, until killed;
+ * one byte appended to T.count per round (its size is read: a rewritten number can be caught empty).
+ */
 function racer(who: Who, t: string, h: string): Subprocess {
-  const script = `cd ${t}; n=0; while :; do mv sub sub.real 2>/dev/null; ln -s ${h} sub; rm -f sub; ln -s /oldroot${h} sub; rm -f sub; mv sub.real sub 2>/dev/null; n=$((n+1)); echo $n > ${t}.count; done`;
+  const script = `cd ${t}; while :; do mv sub sub.real 2>/dev/null; ln -s ${h} sub; rm -f sub; ln -s /oldroot${h} sub; rm -f sub; mv sub.real sub 2>/dev/null; printf . >> ${t}.count; done`;
   return spawn([...asWho(who), "sh", "-c", script], { env: envFor(who), stdout: "ignore", stderr: "ignore" });
+}
+
+/** The racer's shell and whatever mv/ln/rm it has running (a killed shell leaves them running). */
+function racerProcs(shell: number): number[] {
+  const out = [shell];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(shell)) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Kills the racer and waits until none of its processes is left, so the cleanup is not raced. */
+async function stopRacer(r: Subprocess): Promise<void> {
+  // Stopped first, so it starts no child between the listing and the kill.
+  r.kill("SIGSTOP");
+  const procs = racerProcs(r.pid);
+  r.kill("SIGKILL");
+  await r.exited;
+  for (const p of procs.slice(1)) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 500 && procs.slice(1).some((p) => existsSync(`/proc/${p}`)); i++) await Bun.sleep(2);
 }
 
 const OPS = (d: string) => [
@@ -44,12 +78,11 @@ async function raced(who: Who, runOne: (t: string) => number): Promise<{ failed:
   try {
     let failed = 0;
     for (let i = 0; i < RUNS; i++) if (runOne(t.path) !== 0) failed++;
-    const swaps = Number((await Bun.file(`${t.path}.count`).text().catch(() => "0")).trim());
+    const swaps = Bun.file(`${t.path}.count`).size;
     untouched(h.path);
     return { failed, swaps };
   } finally {
-    r.kill("SIGKILL");
-    await r.exited;
+    await stopRacer(r);
     t.cleanup();
     h.cleanup();
     run("root", ["rm", "-f", `${t.path}.count`]);
@@ -78,8 +111,7 @@ describe.each(WHO)("as %s", (who) => {
         expect(o.failed).toBeLessThan(RUNS);
         untouched(h.path);
       } finally {
-        r.kill("SIGKILL");
-        await r.exited;
+        await stopRacer(r);
         t.cleanup();
         h.cleanup();
         run("root", ["rm", "-f", `${t.path}.count`]);
@@ -95,8 +127,7 @@ describe.each(WHO)("as %s", (who) => {
       run(who, ["sh", "-c", writer], { timeout: 60_000 });
       expect(readdirSync(h.path)).toContain("escaped");
     } finally {
-      r.kill("SIGKILL");
-      await r.exited;
+      await stopRacer(r);
       t.cleanup();
       h.cleanup();
       run("root", ["rm", "-f", `${t.path}.count`]);

@@ -1,7 +1,7 @@
 // Running the CLI and single-threaded probes in child processes, as root and as the
 // unprivileged test user, with the fallback switches when the suite runs in that variant.
 import { spawnSync } from "bun";
-import { chmodSync, lchownSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { ensureTestUser, type TestUser } from "./user.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -116,7 +116,12 @@ export function tempDir(owner: Who = "root", prefix = "bsb-test-", base = "/tmp"
     walk(path);
   };
   own();
-  return { path, own, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+  // Repeated: another process may still be removing entries (a worker removing its stubs after
+  // the sandbox ended), and rmSync gives up on the directory at the first entry that vanished.
+  const cleanup = () => {
+    for (let i = 0; i < 20 && existsSync(path); i++) rmSync(path, { recursive: true, force: true });
+  };
+  return { path, own, cleanup };
 }
 
 /** The host's mount table, for "nothing left behind" checks. */
