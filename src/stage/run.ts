@@ -2,6 +2,7 @@
 // exec of the command in place. Returns only by throwing a SetupError.
 import { readText } from "../sys/fs.ts";
 import { SysError } from "../sys/error.ts";
+import { Errno } from "../sys/errno.ts";
 import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
@@ -15,7 +16,7 @@ import { SetupError } from "./errors.ts";
 import {
   commandMaps, identityOf, mapSelf, ownIds, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
 } from "./identity.ts";
-import { namespaceIdsAt, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
+import { namespaceIdsAt, READ_ONLY_PROC, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
 import { closeQuiet, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
@@ -135,6 +136,7 @@ export function runStage(plan: Plan, rt: StageRuntime = {}): never {
       if (helper) helper.finish();
       else mapSelf(sealed ? false : plan.becomeRoot, uid, gid);
     } catch (e) {
+      if (e instanceof SysError && e.errno === Errno.EROFS) throw new SetupError("write uid/gid maps", READ_ONLY_PROC, Errno.EROFS);
       throw new SetupError("write uid/gid maps", explainNamespaceError(e));
     }
   }

@@ -12,7 +12,8 @@ import { CLONE } from "../sys/flags.ts";
 import { openAt, readlinkAt } from "../sys/fs.ts";
 import { closeQuiet, write } from "../sys/fd.ts";
 import { sethostname, unshare } from "../sys/process.ts";
-import { mount } from "../sys/mount.ts";
+import { fstatfs, mount, ST_RDONLY } from "../sys/mount.ts";
+import { Errno } from "../sys/errno.ts";
 import { MS, O } from "../sys/flags.ts";
 import { interfaceUp } from "../sys/net.ts";
 import { keepCapabilities, restoreCapabilities, snapshotCapabilities } from "../sys/caps.ts";
@@ -38,9 +39,20 @@ export interface SealSpec {
 /** Namespaces that belong with the command's user namespace when the sandbox is sealed. */
 export const SEAL_NAMESPACES = CLONE.NEWNET | CLONE.NEWUTS | CLONE.NEWCGROUP;
 
+/** Why maps cannot be written on a read-only /proc, and the fix (the kernel says only EROFS). */
+export const READ_ONLY_PROC =
+  "/proc is read-only here, and a user namespace's maps are written through it; a sandbox inside another one needs a writable /proc there (give the outer sandbox --proc /proc)";
+
+/** Throws the READ_ONLY_PROC error for `step` when the procfs behind `procFd` is mounted read-only. */
+export function requireWritableProc(procFd: number, step: string): void {
+  if (fstatfs(procFd, "/proc").flags & ST_RDONLY) throw new SetupError(step, READ_ONLY_PROC, Errno.EROFS);
+}
+
 /** Moves this process into the sealed namespaces; see the file comment. */
 export function sealInPlace(spec: SealSpec): void {
   const flags = CLONE.NEWUSER | CLONE.NEWNS | spec.namespaces;
+  // A map writer's failed open shows only as a bad fd in its next step: say it before.
+  requireWritableProc(spec.procFd, "seal: write the command's uid/gid maps");
   // A helper cloned now stays in the first namespace, where it may write a map of many ids.
   // Our pid as the host's /proc knows it (in a PID namespace getpid() gives the inner one).
   const helper = spec.selfWritable ? null : mapWriter(spec.procFd, readlinkAt(spec.procFd, "self"), spec.maps);
