@@ -51,13 +51,16 @@ export function requireWritableProc(procFd: number, step: string): void {
 /** Moves this process into the sealed namespaces; see the file comment. */
 export function sealInPlace(spec: SealSpec): void {
   const flags = CLONE.NEWUSER | CLONE.NEWNS | spec.namespaces;
-  // A map writer's failed open shows only as a bad fd in its next step: say it before.
-  requireWritableProc(spec.procFd, "seal: write the command's uid/gid maps");
+  // A new user namespace grants every capability in it; the command keeps the sets it would have had.
+  // Taken before the helper starts: the helper's step failures show in errno, which it shares
+  // with us, so until its release we make no call that may fail, and allocate as little as we
+  // can (the VM's own calls during a collection may fail and set errno: in a root without /proc
+  // that made a sound helper look failed).
+  const before = spec.caps ? null : snapshotCapabilities();
+  const self = spec.selfWritable ? "" : readlinkAt(spec.procFd, "self");
   // A helper cloned now stays in the first namespace, where it may write a map of many ids.
   // Our pid as the host's /proc knows it (in a PID namespace getpid() gives the inner one).
-  const helper = spec.selfWritable ? null : mapWriter(spec.procFd, readlinkAt(spec.procFd, "self"), spec.maps);
-  // A new user namespace grants every capability in it; the command keeps the sets it would have had.
-  const before = spec.caps ? null : snapshotCapabilities();
+  const helper = spec.selfWritable ? null : mapWriter(spec.procFd, self, spec.maps);
   try {
     unshare(flags);
   } catch (e) {
@@ -68,6 +71,8 @@ export function sealInPlace(spec: SealSpec): void {
     if (helper) helper.release();
     else writeMaps(spec.procFd, "self", spec.maps);
   } catch (e) {
+    // A map writer's failed open shows only as a bad fd in its next step: say why.
+    requireWritableProc(spec.procFd, "seal: write the command's uid/gid maps");
     throw new SetupError("seal: write the command's uid/gid maps", e);
   }
   try {
