@@ -4,7 +4,8 @@
 // succeeds whenever the request is right; a failure shows as errno and the command never runs.
 import { ptr } from "bun:ffi";
 import { SyscallChain } from "../sys/syscallchain.ts";
-import { lastCap } from "../sys/caps.ts";
+import { capData, capHeader, lastCap } from "../sys/caps.ts";
+import { AF_INET, ifreq, IFF_LOOPBACK, IFF_UP, SIOCSIFFLAGS, SOCK_CLOEXEC, SOCK_DGRAM } from "../sys/net.ts";
 import { PR, PR_CAP_AMBIENT } from "../sys/process.ts";
 import { CLOSE_RANGE } from "../sys/fd.ts";
 
@@ -39,35 +40,7 @@ export interface CommandChainSpec {
   setsid: boolean;
 }
 
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const SIOCSIFFLAGS = 0x8914;
-const IFF_UP_LOOPBACK = 0x9;
 const SECCOMP_SET_MODE_FILTER = 1;
-const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
-
-/** struct ifreq { "lo", flags = UP|LOOPBACK }: SIOCSIFFLAGS keeps the flags it cannot change. */
-function loopbackUp(): Uint8Array {
-  const ifr = new Uint8Array(40);
-  ifr.set(Buffer.from("lo"), 0);
-  new DataView(ifr.buffer).setInt16(16, IFF_UP_LOOPBACK, true);
-  return ifr;
-}
-
-/** capset's header and two data words of {effective, permitted, inheritable}. */
-function capsetArgs(t: CapTarget): [Uint8Array, Uint8Array] {
-  const header = new Uint8Array(new Int32Array([LINUX_CAPABILITY_VERSION_3, 0]).buffer);
-  const data = new Uint32Array(6);
-  const put = (i: number, v: bigint) => {
-    data[i] = Number(v & 0xffffffffn);
-    data[3 + i] = Number(v >> 32n);
-  };
-  put(0, t.effective);
-  put(1, t.permitted);
-  put(2, t.inheritable);
-  return [header, new Uint8Array(data.buffer)];
-}
 
 const capChains = new Map<string, SyscallChain>();
 
@@ -82,8 +55,7 @@ function capabilitySteps(t: CapTarget): SyscallChain {
   c = new SyscallChain();
   const last = lastCap();
   for (let cap = 0; cap <= last; cap++) if (!(t.bounding & (1n << BigInt(cap)))) c.call("prctl", PR.CAPBSET_DROP, cap, 0, 0, 0);
-  const [header, data] = capsetArgs(t);
-  c.call("capset", header, data);
+  c.call("capset", new Uint8Array(capHeader().buffer), new Uint8Array(capData(t).buffer));
   for (let cap = 0; cap <= last; cap++) if (t.ambient & (1n << BigInt(cap))) c.call("prctl", PR.CAP_AMBIENT, PR_CAP_AMBIENT.RAISE, cap, 0, 0);
   capChains.set(key, c);
   return c;
@@ -95,7 +67,8 @@ export function commandChain(spec: CommandChainSpec, anyFd: number): SyscallChai
   if (spec.loopback) {
     // The socket must land on a known number: fd 0 of the child's own table, freed first.
     c.call("dup3", anyFd, 0, 0).call("close", 0).call("socket", AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    c.call("ioctl", 0, SIOCSIFFLAGS, loopbackUp()).call("close", 0);
+    // Steps cannot read the flags first: SIOCSIFFLAGS keeps the ones it cannot change.
+    c.call("ioctl", 0, SIOCSIFFLAGS, ifreq("lo", IFF_UP | IFF_LOOPBACK)).call("close", 0);
   }
   if (spec.hostname !== null) c.call("sethostname", Buffer.from(spec.hostname), Buffer.byteLength(spec.hostname));
   c.append(capabilitySteps(spec.caps));

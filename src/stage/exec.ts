@@ -9,10 +9,10 @@ import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
 import { joinNewSessionKeyring } from "../sys/keyring.ts";
 import { loadFilter } from "../sys/seccomp.ts";
 import { restrictSelf } from "../sys/landlock.ts";
-import { closeQuiet, open } from "../sys/fd.ts";
-import { O } from "../sys/flags.ts";
+import { closeQuiet } from "../sys/fd.ts";
 import { setNoNewPrivs } from "../sys/process.ts";
 import { commandRules, hardenDomain } from "./confine.ts";
+import { withRoot } from "./context.ts";
 import { libc } from "../sys/libc.ts";
 import { Errno, errnoMessage } from "../sys/errno.ts";
 import { SetupError } from "./errors.ts";
@@ -39,13 +39,7 @@ export interface ExecOptions {
 function harden(plan: Plan): void {
   try {
     setNoNewPrivs();
-    const root = open("/", O.PATH | O.DIRECTORY);
-    let domain;
-    try {
-      domain = hardenDomain(plan, root);
-    } finally {
-      closeQuiet(root);
-    }
+    const domain = withRoot("/", (root) => hardenDomain(plan, root));
     for (const m of domain.missing) rawStderr(`sandbox: warning: --harden: ${m}; the rest applies`);
     if (domain.fd >= 0) {
       restrictSelf(domain.fd);

@@ -23,18 +23,13 @@ export interface CapSets {
   inheritable: bigint;
 }
 
-function header(): Int32Array {
+/** struct __user_cap_header_struct for this process (version 3). */
+export function capHeader(): Int32Array {
   return new Int32Array([LINUX_CAPABILITY_VERSION_3, 0]);
 }
 
-export function capget(): CapSets {
-  const data = new Uint32Array(6); // two struct __user_cap_data_struct {effective, permitted, inheritable}
-  check(libc.capget(header(), data), "capget");
-  const join = (i: number) => (BigInt(data[3 + i]!) << 32n) | BigInt(data[i]!);
-  return { effective: join(0), permitted: join(1), inheritable: join(2) };
-}
-
-export function capset(sets: CapSets): void {
+/** capset's data: two struct __user_cap_data_struct {effective, permitted, inheritable}, low words first. */
+export function capData(sets: CapSets): Uint32Array {
   const data = new Uint32Array(6);
   const put = (i: number, v: bigint) => {
     data[i] = Number(v & 0xffffffffn);
@@ -43,7 +38,18 @@ export function capset(sets: CapSets): void {
   put(0, sets.effective);
   put(1, sets.permitted);
   put(2, sets.inheritable);
-  check(libc.capset(header(), data), "capset");
+  return data;
+}
+
+export function capget(): CapSets {
+  const data = new Uint32Array(6); // two struct __user_cap_data_struct {effective, permitted, inheritable}
+  check(libc.capget(capHeader(), data), "capget");
+  const join = (i: number) => (BigInt(data[3 + i]!) << 32n) | BigInt(data[i]!);
+  return { effective: join(0), permitted: join(1), inheritable: join(2) };
+}
+
+export function capset(sets: CapSets): void {
+  check(libc.capset(capHeader(), capData(sets)), "capset");
 }
 
 let lastCapCache: number | undefined;

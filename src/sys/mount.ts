@@ -88,11 +88,14 @@ export function fspick(path: string, flags: number, dirfd: number = AT.FDCWD): n
   return check(sysFspick(dirfd, cstr(path), flags), "fspick", path);
 }
 
+/** struct statfs (120 bytes): f_type, f_bsize, 5 counts, f_fsid, f_namelen, f_frsize, f_flags, spare. */
+const statfsInfo = (buf: BigInt64Array) => ({ type: Number(BigInt.asUintN(32, buf[0]!)), flags: Number(buf[10]!) });
+
 /** f_type of the filesystem holding `path` (TMPFS_MAGIC, OVERLAYFS_SUPER_MAGIC, ...). */
 export function statfsType(path: string): number {
-  const buf = new BigInt64Array(15); // struct statfs is 120 bytes; f_type is the first long
+  const buf = new BigInt64Array(15);
   check(libc.statfs(cstr(path), buf), "statfs", path);
-  return Number(BigInt.asUintN(32, buf[0]!));
+  return statfsInfo(buf).type;
 }
 
 /** ST_RDONLY in statfs's f_flags: the mount is read-only. */
@@ -100,9 +103,9 @@ export const ST_RDONLY = 1;
 
 /** f_type of the filesystem holding what `fd` names (an O_PATH fd will do), and its mount's f_flags. */
 export function fstatfs(fd: number, label = `fd ${fd}`): { type: number; flags: number } {
-  const buf = new BigInt64Array(15); // f_type, f_bsize, 5 counts, f_fsid, f_namelen, f_frsize, f_flags
+  const buf = new BigInt64Array(15);
   check(libc.fstatfs(fd, buf), "fstatfs", label);
-  return { type: Number(BigInt.asUintN(32, buf[0]!)), flags: Number(buf[10]!) };
+  return statfsInfo(buf);
 }
 
 export const FS_MAGIC = {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { readFileSync } from "node:fs";
 import { asWho, BUN, BUN_DIR, FALLBACK_ENV, ids, ROOT, run, WHO, type Who } from "../support/run.ts";
-import { pidsWith } from "../support/procs.ts";
+import { alive, killAll, pidsWith, until } from "../support/procs.ts";
 import { HAVE_LXCFS, startLxcfs, type Lxcfs } from "../support/lxcfs.ts";
 
 const FIXTURE = `${ROOT}/test/fixtures/api-scenarios.ts`;
@@ -41,46 +41,18 @@ function scenario(who: Who, name: string, ...args: string[]): ScenarioRun {
   return result;
 }
 
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie is as good as gone (its parent may not have reaped it yet).
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return !stat.slice(stat.lastIndexOf(") ") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
-
-function killQuiet(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (cond()) return true;
-    if (Date.now() > end) return false;
-    await Bun.sleep(25);
-  }
-}
-
 // Markers of sleeps the dieWithParent tests may leave behind when they fail; killed at the end.
 const leftovers: { marker: string; server: number }[] = [];
 afterAll(() => {
   for (const l of leftovers) {
-    for (const pid of pidsWith(l.marker)) killQuiet(pid);
+    killAll(pidsWith(l.marker));
     let serverCmd = "";
     try {
       serverCmd = readFileSync(`/proc/${l.server}/cmdline`, "latin1");
     } catch {
       // gone, as it should be
     }
-    if (serverCmd.includes("stage-server")) killQuiet(l.server);
+    if (serverCmd.includes("stage-server")) killAll([l.server]);
   }
 });
 
@@ -131,9 +103,9 @@ async function killHost(who: Who, args: string[], expectGone: boolean, waitMs: n
 
 /** Kills what a dieWithParent test left and checks the stage server then goes away by itself. */
 async function cleanUp(r: { info: Json; left: number[]; server: number }): Promise<boolean> {
-  for (const pid of pidsWith(r.info.marker)) killQuiet(pid);
+  killAll(pidsWith(r.info.marker));
   const serverGone = await until(() => !alive(r.server), 5000);
-  if (!serverGone) killQuiet(r.server);
+  if (!serverGone) killAll([r.server]);
   return serverGone;
 }
 

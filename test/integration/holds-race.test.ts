@@ -7,7 +7,8 @@
 // that goes by name, racing the same way, does land there. CLI and library, root and user.
 import { describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { alive, childrenOf, killAll, until } from "../support/procs.ts";
 import { asWho, BIN, BUN, envFor, ROOT, run, tempDir, WHO, type TempDir, type Who } from "../support/run.ts";
 
 const RUNS = 60;
@@ -32,35 +33,17 @@ function racer(who: Who, t: string, h: string): Subprocess {
   return spawn([...asWho(who), "sh", "-c", script], { env: envFor(who), stdout: "ignore", stderr: "ignore" });
 }
 
-/** The racer's shell and whatever mv/ln/rm it has running (a killed shell leaves them running). */
-function racerProcs(shell: number): number[] {
-  const out = [shell];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1] === String(shell)) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 /** Kills the racer and waits until none of its processes is left, so the cleanup is not raced. */
 async function stopRacer(r: Subprocess): Promise<void> {
   // Stopped first, so it starts no child between the listing and the kill.
   r.kill("SIGSTOP");
-  const procs = racerProcs(r.pid);
+  // Its mv/ln/rm go on running when the shell is killed.
+  const children = childrenOf(r.pid);
   r.kill("SIGKILL");
   await r.exited;
-  for (const p of procs.slice(1)) {
-    try {
-      process.kill(p, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (let i = 0; i < 500 && procs.slice(1).some((p) => existsSync(`/proc/${p}`)); i++) await Bun.sleep(2);
+  killAll(children);
+  await until(() => !children.some(alive), 1000);
 }
 
 const OPS = (d: string) => [

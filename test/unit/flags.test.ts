@@ -6,18 +6,8 @@ import {
   parseNamespaces, parseOpenTreeFlags, parseUmountFlags,
 } from "../../src/sys/flags.ts";
 import { thrown } from "../support/errors.ts";
+import { prng as rng } from "../support/prng.ts";
 
-/** Deterministic PRNG (mulberry32) so the property tests are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 
 const ALL_WORDS = [

@@ -8,6 +8,7 @@ import { AUDIT_ARCH, hostArch, SYSCALLS, type Arch } from "../../src/sys/numbers
 import { SysError } from "../../src/sys/error.ts";
 import { Errno } from "../../src/sys/errno.ts";
 import { runBpf, type SeccompData } from "../support/bpf.ts";
+import { prng } from "../support/prng.ts";
 
 const BPF_LD_W_ABS = 0x20;
 const BPF_JEQ_K = 0x15;
@@ -196,17 +197,6 @@ function reference(rules: readonly SeccompRule[], arch: Arch, d: SeccompData): n
   return ALLOW;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 // Values that make conditions match often, with the high word set and clear.
 const POOL = [0n, 1n, 0x5412n, 0x1_0000_5412n, 0xffff_ffffn, 0x1_0000_0000n, 0xffff_ffff_ffff_ffffn, 0x1000_0000n, 0x8000_0000_0000_0000n];
