@@ -15,6 +15,7 @@ const LIBRARY_ONLY = ["unsharePid", "unshareUts", "unshareCgroup", "newSession",
 export function planToArgs(plan: Plan, env: EnvChanges): string[] {
   // Sealing concerns the whole sandbox: first (the library seals by default, as real root too).
   const args: string[] = plan.seal === null ? [] : [plan.seal ? "--seal" : "--no-seal"];
+  if (plan.confinement !== "namespaces") args.push("--confinement", plan.confinement);
   const unsupported = (field: string, what: string): never => {
     throw new PlanError(field, `${what} has no sandbox CLI option; toArgs() cannot express it`);
   };

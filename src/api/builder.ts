@@ -11,6 +11,7 @@ import { checkNumaNodes, checkTmpfsSize, DIR_MODES } from "../plan/ops/dirmodes.
 import { SandboxProcess } from "./subprocess.ts";
 import { spawnSyncJob } from "./sync.ts";
 import { planToArgs } from "./args.ts";
+import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
 
 type Flag =
@@ -40,6 +41,7 @@ interface State {
   warm: boolean;
   /** See Plan.seal: the library seals by default, as real root too. */
   seal: boolean | null;
+  confinement: Confinement;
   capChanges: readonly CapChange[];
 }
 
@@ -49,6 +51,12 @@ export interface SandboxOptions {
    * environment, starts a fresh stage process per spawn instead.
    */
   warm?: boolean;
+  /**
+   * What confines the command: "namespaces" (the default), "landlock" (no namespaces: Landlock
+   * rules, seccomp and no_new_privs; such sandboxes are always forked) or "auto" (namespaces
+   * where this host allows them, else landlock). The README's table says how a plan translates.
+   */
+  confinement?: Confinement;
 }
 
 export interface TmpfsOptions {
@@ -121,13 +129,23 @@ function checkOptions(method: string, options: object, booleans: readonly string
 
 const BIND_FLAGS = ["writable", "optional", "device", "nofollow"] as const;
 
+function confinementOf(options: SandboxOptions, fallback: Confinement): Confinement {
+  const c = options.confinement ?? fallback;
+  if (!CONFINEMENTS.includes(c)) throw new PlanError("sandbox().confinement", `must be one of ${CONFINEMENTS.join(", ")}`);
+  return c;
+}
+
 export class Sandbox {
   private constructor(private readonly s: State) {}
 
   /** @internal */
   static create(options: SandboxOptions = {}): Sandbox {
     const flags = Object.fromEntries(FLAGS.map((f) => [f, false])) as Record<Flag, boolean>;
-    return new Sandbox({ ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null, warm: options.warm ?? true, seal: true, capChanges: [] });
+    checkOptions("sandbox", options, ["warm"], ["confinement"]);
+    return new Sandbox({
+      ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null,
+      warm: options.warm ?? true, seal: true, capChanges: [], confinement: confinementOf(options, "namespaces"),
+    });
   }
 
   /** Rebuilds a sandbox from a plan (toPlan's output); the plan's env becomes the base environment. */
@@ -139,7 +157,7 @@ export class Sandbox {
     return new Sandbox({
       ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
       chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true, seal: plan.seal,
-      capChanges: plan.capChanges.map((c) => ({ ...c })),
+      capChanges: plan.capChanges.map((c) => ({ ...c })), confinement: confinementOf(options, plan.confinement),
     });
   }
 
@@ -424,7 +442,7 @@ export class Sandbox {
     const plan: Plan = {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
       ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname, seal: this.s.seal,
-      capChanges: this.s.capChanges.map((c) => ({ ...c })),
+      capChanges: this.s.capChanges.map((c) => ({ ...c })), confinement: this.s.confinement,
     };
     const dm = this.s.dirModes;
     if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {

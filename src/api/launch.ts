@@ -307,7 +307,7 @@ export class StatusTracker {
     if (ev.event === "ready") {
       if (this.ready) return;
       this.ready = true;
-      this.onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces });
+      this.onStatus?.({ type: "started", pid: this.pid, namespaces: ev.namespaces, confinement: ev.confinement });
     } else if (ev.event === "error") {
       if (!this.malformed) this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
     } else if (ev.event === "exit") {

@@ -47,7 +47,9 @@ export function parseStatusLine(line: string): ReadStatus {
     case "spawned":
       return isInt(o.pid, 1, 2 ** 31 - 1) ? { event: "spawned", pid: o.pid } : missing("a valid pid");
     case "ready":
-      return isNamespaces(o.namespaces) ? { event: "ready", namespaces: { ...o.namespaces } } : missing("namespaces");
+      if (!isNamespaces(o.namespaces)) return missing("namespaces");
+      if (o.confinement !== "namespaces" && o.confinement !== "landlock") return missing("a confinement");
+      return { event: "ready", namespaces: { ...o.namespaces }, confinement: o.confinement };
     case "error": {
       if (typeof o.message !== "string") return missing("a message");
       if (!isInt(o.exitCode, 0, 255)) return missing("a valid exitCode");

@@ -57,7 +57,8 @@ export interface SandboxSyncResult {
 
 /** What onStatus() receives; the same facts bwrap's --json-status-fd gives. */
 export type SandboxStatus =
-  | { type: "started"; pid: number; namespaces: Record<string, string> }
+  /** `confinement`: what confines the command (with `auto`, what was chosen). */
+  | { type: "started"; pid: number; namespaces: Record<string, string>; confinement: "namespaces" | "landlock" }
   | { type: "exited"; pid: number; exitCode: number | null; signalCode: NodeJS.Signals | null };
 
 /** A sandbox that could not be set up or whose command could not be run. */

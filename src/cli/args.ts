@@ -8,6 +8,7 @@ import { FlagParseError } from "../sys/flags.ts";
 import { parseNamespaceList, PID_MAX, type EnterSpec } from "../plan/enter.ts";
 import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
 import { capName } from "../plan/caps.ts";
+import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -45,7 +46,7 @@ const ARITY: Record<string, number> = {
   "--setenv": 2, "--unsetenv": 1, "--chdir": 1,
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
-  "--new-session-keyring": 0, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
+  "--new-session-keyring": 0, "--confinement": 1, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
@@ -62,7 +63,7 @@ const ARG_NAMES: Record<string, string> = {
   "--remount-ro": "DST", "--remount": "OPTIONS DST", "--size": "BYTES", "--perms": "OCTAL", "--mqueue": "DST",
   "--copy-symlink": "HOSTLINK DST", "--ro-bind-data": "FD DST", "--bind-data": "FD DST", "--chmod": "OCTAL PATH",
   "--hidden-dir": "DIR", "--read-only-dir": "DIR", "--overlay-dir": "DIR", "--full-access-dir": "DIR",
-  "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR",
+  "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR", "--confinement": "MODE",
 };
 
 // Options that take a preceding --perms (the mode of what they create) or --size.
@@ -225,6 +226,10 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--pack-fds": plan.packFds = true; break;
       case "--debug": plan.debug = true; break;
       case "--new-session-keyring": plan.newSessionKeyring = true; break;
+      case "--confinement":
+        if (!CONFINEMENTS.includes(a as Confinement)) throw new UsageError(`--confinement: unknown mode ${JSON.stringify(a)}; give ${CONFINEMENTS.join(", ")}`);
+        plan.confinement = a as Confinement;
+        break;
       case "--seal": plan.seal = true; break;
       case "--no-seal": plan.seal = false; break;
       case "--harden": plan.harden = true; break;
@@ -422,6 +427,9 @@ namespaces of the running process PID instead, in its root and working directory
      --pack-fds                   Pack inherited fds from 3 upward and set LISTEN_FDS/LISTEN_PID
      --suspend                    Stop process before execve()
      --debug                      Print each setup operation as it is applied
+     --confinement MODE           namespaces (the default), landlock (no namespaces: Landlock,
+                                  seccomp and no_new_privs confine the command on the host's
+                                  root), or auto (namespaces where this host allows them)
      --seal                       Lock every mount the sandbox makes against the command (the
                                   default when a user namespace is made; as real root, this
                                   gives the command a user namespace mapping every id to itself)

@@ -11,11 +11,14 @@ import { pidfdBindings, clone3Binding } from "../sys/process.ts";
 import { fdBindings } from "../sys/fd.ts";
 import { seccompBinding } from "../sys/seccomp.ts";
 import { keyctlBinding } from "../sys/keyring.ts";
-import { describeAbi, landlockStatus, type LandlockStatus } from "../sys/landlock.ts";
+import { describeAbi, landlockStatus, LANDLOCK_ACCESS_FS, LANDLOCK_ALL, type LandlockStatus } from "../sys/landlock.ts";
 import { SysError } from "../sys/error.ts";
 import { errnoName } from "../sys/errno.ts";
 import { kernelRelease, usernsRestrictions } from "../stage/explain.ts";
 import { overlayOptions } from "../plan/ops/overlay.ts";
+import { emptyPlan } from "../plan/types.ts";
+import { landlockShortfall } from "../plan/landlock.ts";
+import { probeNamespaces } from "../stage/probe.ts";
 import { writeOut } from "./output.ts";
 
 function readKnob(path: string): string | null {
@@ -72,6 +75,13 @@ export interface DoctorReport {
   libseccomp: boolean;
   libkeyutils: boolean;
   landlock: LandlockStatus;
+  /** Which confinements this host allows for a default plan of this user, and why not. */
+  confinement: {
+    namespaces: { allowed: boolean; reason: string | null };
+    landlock: { allowed: boolean; reason: string | null; abi: number; covers: string };
+    /** What --confinement auto picks; null when neither works. */
+    auto: "namespaces" | "landlock" | null;
+  };
   canSandbox: boolean;
   reason: string | null;
   fix: string | null;
@@ -103,15 +113,15 @@ export function doctorReport(): DoctorReport {
   const restrictions = usernsRestrictions();
   let reason: string | null = null;
   let fix: string | null = null;
-  const canSandbox = uid === 0 ? mntError === null : usernsError === null;
-  if (!canSandbox) {
-    if (uid === 0) {
-      reason = `unshare(CLONE_NEWNS) fails with ${mntError} even as root`;
-      fix = "run outside the container that forbids it, or give it CAP_SYS_ADMIN";
-    } else {
-      reason = `creating a user namespace fails with ${usernsError}${restrictions.length ? `: ${restrictions.join("; ")}` : ""}`;
-      fix = restrictions.length ? "change the sysctl named above" : "allow unprivileged user namespaces (see your distribution's notes), or run as root";
-    }
+  const confinement = confinementReport();
+  const canSandbox = confinement.auto !== null;
+  if (confinement.namespaces.allowed === false && confinement.auto === "landlock") {
+    reason = `namespaces are refused (${confinement.namespaces.reason}); --confinement auto or landlock confines with Landlock instead`;
+  } else if (!canSandbox) {
+    reason = `namespaces are refused (${confinement.namespaces.reason}), and Landlock cannot confine (${confinement.landlock.reason})`;
+    fix = uid === 0
+      ? "run outside the container that forbids it, or give it CAP_SYS_ADMIN; or a kernel with Landlock ABI 3 (Linux 6.2)"
+      : restrictions.length ? "change the sysctl named above" : "allow unprivileged user namespaces (see your distribution's notes), run as root, or use a kernel with Landlock ABI 3 (Linux 6.2)";
   }
   return {
     kernel: kernelRelease(),
@@ -133,10 +143,21 @@ export function doctorReport(): DoctorReport {
     libseccomp: seccomp,
     libkeyutils: keyutils,
     landlock: landlockStatus(),
+    confinement,
     canSandbox,
     reason,
     fix,
   };
+}
+
+/** The two confinements for the plan `sandbox --ro-bind / / true` of this user would make. */
+function confinementReport(): DoctorReport["confinement"] {
+  const plan = { ...emptyPlan(), argv: ["true"] };
+  const nsWhy = probeNamespaces(plan);
+  const status = landlockStatus();
+  const short = landlockShortfall([{ by: "landlock", wanted: { fs: LANDLOCK_ALL.fs & ~LANDLOCK_ACCESS_FS.IOCTL_DEV } }], status);
+  const landlock = { allowed: short.length === 0, reason: short.length ? short.join("; ") : null, abi: status.abi, covers: describeAbi(status.abi) };
+  return { namespaces: { allowed: nsWhy === null, reason: nsWhy }, landlock, auto: nsWhy === null ? "namespaces" : landlock.allowed ? "landlock" : null };
 }
 
 const yes = (ok: boolean, err: string | null) => (ok ? "yes" : `no (${err})`);
@@ -157,7 +178,12 @@ export function formatDoctor(r: DoctorReport): string {
     `libkeyutils:            ${r.libkeyutils ? "yes" : "no (raw keyctl is used)"}`,
     `landlock:               ${r.landlock.abi > 0 ? `ABI ${r.landlock.abi} (${describeAbi(r.landlock.abi)})` : `unavailable (${r.landlock.reason})`}`,
     `calls:                  ${Object.entries(r.calls).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-    r.canSandbox ? "result:                 a sandbox can be made" : `result:                 no sandbox possible: ${r.reason}\nfix:                    ${r.fix}`,
+    `confinement namespaces: ${yes(r.confinement.namespaces.allowed, r.confinement.namespaces.reason)}`,
+    `confinement landlock:   ${yes(r.confinement.landlock.allowed, r.confinement.landlock.reason)}`,
+    `confinement auto:       ${r.confinement.auto ?? "neither works"}`,
+    r.canSandbox
+      ? `result:                 a sandbox can be made${r.confinement.auto === "landlock" ? ` with --confinement auto or landlock only: ${r.reason}` : ""}`
+      : `result:                 no sandbox possible: ${r.reason}\nfix:                    ${r.fix}`,
   ];
   return lines.join("\n");
 }

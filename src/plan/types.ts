@@ -177,6 +177,11 @@ export interface Plan {
   disableUserns: boolean;
   /** --cap-add / --cap-drop in the order given (see src/plan/caps.ts). */
   capChanges: CapChange[];
+  /**
+   * What confines the command: "namespaces" (the default), "landlock" (no namespaces: Landlock,
+   * seccomp and no_new_privs, see src/plan/landlock.ts) or "auto" (namespaces where they work).
+   */
+  confinement: "namespaces" | "landlock" | "auto";
 }
 
 /** One --cap-add or --cap-drop: a capability's name ("sys_admin") or "all". */
@@ -191,6 +196,6 @@ export function emptyPlan(): Plan {
     becomeRoot: false, mapSubids: false, unshareNet: false, unshareIpc: false, unsharePid: false,
     unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
     suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
-    packFds: false, suspend: false, debug: false, fds: [], seal: null, harden: false, disableUserns: false, capChanges: [],
+    packFds: false, suspend: false, debug: false, fds: [], seal: null, harden: false, disableUserns: false, capChanges: [], confinement: "namespaces",
   };
 }

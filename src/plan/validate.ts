@@ -5,6 +5,7 @@ import { PlanError, requireAbsolute, requireBool, requireString } from "./errors
 import { validateOperation } from "./ops/index.ts";
 import { normalizeAbsolute } from "./paths.ts";
 import { capName } from "./caps.ts";
+import { CONFINEMENTS } from "./landlock.ts";
 
 const BOOL_FIELDS = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
@@ -47,6 +48,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   }
   if (plan.seal !== null) requireBool("seal", plan.seal);
   validateCapChanges(plan);
+  if (!CONFINEMENTS.includes(plan.confinement)) throw new PlanError("confinement", `must be one of ${CONFINEMENTS.join(", ")}`);
   if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
   }

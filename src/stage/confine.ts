@@ -13,6 +13,7 @@ import {
 } from "../sys/landlock.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { openIn } from "./dest.ts";
+import { readText } from "../sys/fs.ts";
 
 /**
  * Capabilities kept (and raised to ambient so child processes keep them) inside a user
@@ -90,5 +91,19 @@ function allow(ruleset: number, rootFd: number, path: string, rights: bigint): v
     addPathRule(ruleset, at, rights, path);
   } finally {
     closeQuiet(at);
+  }
+}
+
+/** mkosi's rule: chown is suppressed only when a user namespace was made or this one maps a single id. */
+export function chownSuppressed(plan: Plan, userns: boolean): boolean {
+  return plan.suppressChown && (userns || userNamespaceHasSingleId());
+}
+
+function userNamespaceHasSingleId(): boolean {
+  try {
+    const lines = readText("/proc/self/uid_map").trim().split("\n");
+    return lines.length === 1 && lines[0]!.trim().split(/\s+/)[2] === "1";
+  } catch {
+    return false;
   }
 }

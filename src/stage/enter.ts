@@ -281,7 +281,7 @@ export function runEnter(spec: EnterSpec, rt: EnterRuntime = {}): never {
   }
   trace("enter: entered");
   const statusFd = rt.statusFd;
-  if (statusFd !== undefined) writeStatus(statusFd, { event: "ready", namespaces: resultingNamespaces(choice.enter, target.links, self) });
+  if (statusFd !== undefined) writeStatus(statusFd, { event: "ready", namespaces: resultingNamespaces(choice.enter, target.links, self), confinement: "namespaces" });
 
   if (needsFork(choice.enter)) {
     // This process stays outside the PID namespace: it waits for the command, forwards the

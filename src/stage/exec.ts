@@ -7,7 +7,7 @@ import { resetSignalsForExec } from "../sys/signals.ts";
 import { writeStatus } from "./status.ts";
 import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
 import { joinNewSessionKeyring } from "../sys/keyring.ts";
-import { loadFilter } from "../sys/seccomp.ts";
+import { loadFilter, type SeccompRule } from "../sys/seccomp.ts";
 import { restrictSelf } from "../sys/landlock.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { setNoNewPrivs } from "../sys/process.ts";
@@ -33,6 +33,8 @@ export interface ExecOptions {
   suppressChown: boolean;
   /** Status fd of the library (close-on-exec): an exec failure is reported there. */
   statusFd?: number | undefined;
+  /** --confinement landlock: the domain to restrict with (it replaces --harden's) and seccomp rules of its own. */
+  landlock?: { fd: number; extraRules: SeccompRule[] };
 }
 
 /** --harden: no_new_privs, then the Landlock domain (what this kernel lacks is a warning: less holds). */
@@ -50,6 +52,17 @@ function harden(plan: Plan): void {
   }
 }
 
+/** --confinement landlock: no_new_privs (which Landlock needs without CAP_SYS_ADMIN), then the domain. */
+function confineLandlock(fd: number): void {
+  try {
+    setNoNewPrivs();
+    restrictSelf(fd);
+    closeQuiet(fd);
+  } catch (e) {
+    throw new SetupError("landlock", e);
+  }
+}
+
 export function execCommand(plan: Plan, opts: ExecOptions): never {
   const env = { ...plan.env };
   try {
@@ -64,8 +77,9 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
       throw new SetupError("new session keyring", e);
     }
   }
-  if (plan.harden) harden(plan);
-  const rules = commandRules(plan, opts.suppressChown);
+  if (opts.landlock) confineLandlock(opts.landlock.fd);
+  else if (plan.harden) harden(plan);
+  const rules = [...commandRules(plan, opts.suppressChown), ...(opts.landlock?.extraRules ?? [])];
   try {
     if (rules.length) loadFilter(rules);
   } catch (e) {

@@ -3,7 +3,7 @@
 // namespace does this for the command (reaping orphans too); the process outside that
 // namespace does it for PID 1, so signals sent from the host reach the command.
 import { closeAllExcept, closeQuiet } from "../sys/fd.ts";
-import { exit, getpgid, kill, waitpid, WNOHANG, exitCodeOf } from "../sys/process.ts";
+import { exit, getpgid, kill, setDumpable, waitpid, WNOHANG, exitCodeOf } from "../sys/process.ts";
 import { readSignal, SI_KERNEL, SIG, signalfd, sigprocmask, SIG_BLOCK, type SignalInfo } from "../sys/signals.ts";
 import { Errno } from "../sys/errno.ts";
 import { SysError } from "../sys/error.ts";
@@ -93,4 +93,14 @@ export function killTheRest(): void {
       return; // ECHILD: all reaped
     }
   }
+}
+
+/**
+ * A process of ours that outlives the setup: not dumpable, so a command running as the same user
+ * cannot ptrace it or reach what it holds through /proc/PID/fd, root or cwd.
+ */
+export function supervisor(run: () => never): never {
+  // BUN_SANDBOX_TEST_DUMPABLE=1 leaves them dumpable: only the escape tests' controls set it.
+  if (process.env.BUN_SANDBOX_TEST_DUMPABLE !== "1") setDumpable(false);
+  return run();
 }

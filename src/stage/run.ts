@@ -1,13 +1,12 @@
 // Runs a plan in this (single-threaded) process: namespaces, identity, the new root, then
 // exec of the command in place. Returns only by throwing a SetupError.
-import { readText } from "../sys/fs.ts";
 import { SysError } from "../sys/error.ts";
 import { Errno } from "../sys/errno.ts";
 import type { Operation, Plan } from "../plan/types.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, formatNamespaces } from "../sys/flags.ts";
-import { CAP, hasEffectiveCap, keepCapabilities, lastCap } from "../sys/caps.ts";
+import { keepCapabilities, lastCap } from "../sys/caps.ts";
 import { assertSingleThreaded, getgid, getuid, sethostname, umask, unshare } from "../sys/process.ts";
 import { mount } from "../sys/mount.ts";
 import { interfaceUp } from "../sys/net.ts";
@@ -20,15 +19,25 @@ import { namespaceIdsAt, READ_ONLY_PROC, sealInPlace, SEAL_NAMESPACES, type Seal
 import { closeQuiet, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
-import { applyOperation, earlyOperation } from "./ops/index.ts";
+import { applyOperation } from "./ops/index.ts";
 import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr, type ExecOptions } from "./exec.ts";
 import { explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
-import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit } from "./init.ts";
+import { namespaceFlags } from "./namespaces.ts";
+import { runLandlock } from "./landlock.ts";
+import { probeNamespaces } from "./probe.ts";
+
+export { namespaceFlags };
+import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit, supervisor } from "./init.ts";
+import { earlyPhase } from "./early.ts";
+import { chownSuppressed } from "./confine.ts";
+import type { StageRuntime } from "./status.ts";
+
+export { earlyPhase, chownSuppressed, type StageRuntime };
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
-import { exit, exitCodeOf, fork, setDumpable, setParentDeathSignal } from "../sys/process.ts";
+import { exit, exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { writeStatus, writeStubs } from "./status.ts";
 import { takeStubs } from "./stubs.ts";
@@ -36,61 +45,20 @@ import { takeStubs } from "./stubs.ts";
 export { KEPT_CAPS, KEPT_NET_CAPS } from "./confine.ts";
 import { commandCaps } from "./confine.ts";
 
-/**
- * Host-side checks before anything is created (the early phase of each operation, see
- * ops/index.ts): missing required sources fail here, optional ones are dropped, and symlinks
- * to dereference are read.
- */
-export function earlyPhase(ops: readonly Operation[], skipped: (op: Operation) => void = () => {}): Operation[] {
-  const out: Operation[] = [];
-  for (const op of ops) {
-    let next: Operation | null;
-    try {
-      next = earlyOperation(op);
-    } catch (e) {
-      throw SetupError.forOperation(op, e);
-    }
-    if (next === null) skipped(op);
-    else out.push(next);
-  }
-  return out;
-}
-
-/** The namespaces a plan gets (mount always; user when `userns`; net only where it can be set up). */
-export function namespaceFlags(plan: Plan, userns: boolean): number {
-  let flags = CLONE.NEWNS;
-  if (userns) flags |= CLONE.NEWUSER;
-  if (plan.unshareNet && (userns || hasEffectiveCap(CAP.NET_ADMIN))) flags |= CLONE.NEWNET;
-  if (plan.unshareIpc) flags |= CLONE.NEWIPC;
-  if (plan.unsharePid) flags |= CLONE.NEWPID;
-  if (plan.unshareUts) flags |= CLONE.NEWUTS;
-  if (plan.unshareCgroup) flags |= CLONE.NEWCGROUP;
-  return flags;
-}
-
-/** mkosi's rule: chown is suppressed only when a user namespace was made or this one maps a single id. */
-export function chownSuppressed(plan: Plan, userns: boolean): boolean {
-  return plan.suppressChown && (userns || userNamespaceHasSingleId());
-}
-
-function userNamespaceHasSingleId(): boolean {
-  try {
-    const lines = readText("/proc/self/uid_map").trim().split("\n");
-    return lines.length === 1 && lines[0]!.trim().split(/\s+/)[2] === "1";
-  } catch {
-    return false;
-  }
-}
-
-/** How the stage reports, beyond the plan: the CLI passes nothing, the stage server a status fd. */
-export interface StageRuntime {
-  /** fd for status events (see status.ts); kept open (close-on-exec) until the exec. */
-  statusFd?: number;
-}
-
+/** Namespaces, or Landlock where the plan asks for it (or for `auto`, where namespaces are refused). */
 export function runStage(plan: Plan, rt: StageRuntime = {}): never {
+  if (plan.confinement === "landlock") return runLandlock(plan, rt, "which --confinement landlock does not use", false);
+  if (plan.confinement === "auto") {
+    const why = probeNamespaces(plan);
+    if (why !== null) return runLandlock(plan, rt, `which this host refuses: ${why}`, true);
+  }
+  return runNamespaces(plan, rt);
+}
+
+function runNamespaces(plan: Plan, rt: StageRuntime): never {
   const debug = plan.debug ? (line: string) => rawStderr(`sandbox: ${line}`) : () => {};
   trace("stage");
+  debug(`confinement: namespaces${plan.confinement === "auto" ? " (auto: they work here)" : ""}`);
   const callerUmask = umask(0);
   const ops = earlyPhase(optimizeOperations(plan.ops), (op) => debug(`skipped (no source): ${describeOperation(op)}`));
 
@@ -209,19 +177,9 @@ function startCommand(s: CommandStart): never {
     if (s.procFd < 0) throw new SetupError("seal", "the host has no /proc to write the command's id maps through; mount /proc, or use --no-seal");
     sealInPlace(s.seal);
   }
-  if (s.exec.statusFd !== undefined) writeStatus(s.exec.statusFd, { event: "ready", namespaces: s.procFd >= 0 ? namespaceIdsAt(s.procFd) : {} });
+  if (s.exec.statusFd !== undefined) writeStatus(s.exec.statusFd, { event: "ready", namespaces: s.procFd >= 0 ? namespaceIdsAt(s.procFd) : {}, confinement: "namespaces" });
   closeQuiet(s.procFd);
   return execCommand(s.plan, s.exec);
-}
-
-/**
- * A process of ours that outlives the setup: not dumpable, so a command running as the same user
- * cannot ptrace it or reach what it holds through /proc/PID/fd, root or cwd.
- */
-function supervisor(run: () => never): never {
-  // BUN_SANDBOX_TEST_DUMPABLE=1 leaves them dumpable: only the escape tests' controls set it.
-  if (process.env.BUN_SANDBOX_TEST_DUMPABLE !== "1") setDumpable(false);
-  return run();
 }
 
 export interface RootOptions {

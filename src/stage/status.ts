@@ -1,6 +1,7 @@
 // Status events of one sandbox, one JSON line each on the status fd the library passes:
 //   {"event":"spawned","pid":N}                      (stage server, at fork)
-//   {"event":"ready","namespaces":{"mnt":"mnt:[...]",...}}  (the sandbox, right before exec)
+//   {"event":"ready","namespaces":{"mnt":"mnt:[...]",...},"confinement":"namespaces"|"landlock"}
+//                                                    (the sandbox, right before exec)
 //   {"event":"error","message":"...","errno":N}     (the sandbox, when setup or exec fails)
 //   {"event":"exit","status":N}                      (stage server, wait status of the sandbox)
 //   {"event":"stubs","stubs":[{path,dir,ino,dev}]}   (the sandbox, once its root is built: mount
@@ -10,7 +11,7 @@ import type { Stub } from "./stubs.ts";
 
 export type StatusEvent =
   | { event: "spawned"; pid: number }
-  | { event: "ready"; namespaces: Record<string, string> }
+  | { event: "ready"; namespaces: Record<string, string>; confinement: "namespaces" | "landlock" }
   | { event: "error"; message: string; errno: number | null; exitCode: number }
   | { event: "exit"; status: number }
   | { event: "stubs"; stubs: Stub[] };
@@ -41,4 +42,10 @@ export function writeStatus(fd: number, ev: StatusEvent): void {
   if (line.length > 4000 && ev.event === "error") line = JSON.stringify({ ...ev, message: ev.message.slice(0, 3500) }) + "\n";
   const b = Buffer.from(line);
   libc.write(fd, b, b.length);
+}
+
+/** How the stage reports, beyond the plan: the CLI passes nothing, the stage server a status fd. */
+export interface StageRuntime {
+  /** fd for status events (see status.ts); kept open (close-on-exec) until the exec. */
+  statusFd?: number;
 }

@@ -117,7 +117,7 @@ export function sampleRound(): void {
   warmUpChain({ flags: 0, setup, exec: { path: "/bin/true", args: new PackedArgs(plan.argv, ["PATH=/usr/bin:/bin"]) } });
   const devnull = open("/dev/null", O.WRONLY);
   const dup = fcntl(devnull, F.DUPFD_CLOEXEC, 1000);
-  writeStatus(dup, { event: "ready", namespaces: {} });
+  writeStatus(dup, { event: "ready", namespaces: {}, confinement: "namespaces" });
   closeQuiet(dup);
   closeQuiet(devnull);
 }

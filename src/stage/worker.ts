@@ -73,7 +73,7 @@ const HIGH_FD = 1000;
 export function workerKey(plan: Plan): WorkerKey | null {
   const forked =
     plan.unsharePid || plan.mapSubids || plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
-    plan.seal === false || plan.fds.some((fd) => fd >= HIGH_FD) ||
+    plan.seal === false || plan.confinement === "landlock" || plan.fds.some((fd) => fd >= HIGH_FD) ||
     plan.ops.some((op) => op.kind === "dirmodes" || op.kind === "mqueue" || (op.kind === "dev" && op.mqueue === true));
   if (forked || !chainSupported()) return null;
   return { kind: needsUserNamespace(plan.becomeRoot) ? "userns" : "host" };
@@ -313,7 +313,7 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
         sandbox = { pid, pidfd, statusFd, dieWithParent: plan.dieWithParent };
         writeStubs(statusFd, takeStubs());
         writeStatus(statusFd, { event: "spawned", pid });
-        writeStatus(statusFd, { event: "ready", namespaces });
+        writeStatus(statusFd, { event: "ready", namespaces, confinement: "namespaces" });
       };
       // --harden's Landlock rules name the sandbox's inodes: made while its root is ours.
       const landlock = plan.harden ? withRoot("/", (root) => hardenDomain(plan, root).fd) : -1;

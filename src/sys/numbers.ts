@@ -24,6 +24,9 @@ export const SYSCALLS = {
     _sysctl: 156, create_module: 174, get_kernel_syms: 177, query_module: 178, fanotify_init: 300,
     pidfd_getfd: 438, process_madvise: 440, landlock_create_ruleset: 444, landlock_add_rule: 445,
     landlock_restrict_self: 446, open_tree_attr: 467,
+    shmget: 29, shmat: 30, shmctl: 31, semget: 64, semop: 65, semctl: 66, semtimedop: 220, msgget: 68,
+    msgsnd: 69, msgrcv: 70, msgctl: 71, mq_open: 240, mq_unlink: 241, mq_timedsend: 242,
+    mq_timedreceive: 243, mq_notify: 244, mq_getsetattr: 245,
   },
   aarch64: {
     read: 63, write: 64, close: 57, msync: 227, getpid: 172, kill: 129, fsync: 82, fdatasync: 83,
@@ -43,6 +46,9 @@ export const SYSCALLS = {
     clock_adjtime: 266, adjtimex: 171, quotactl: 60, quotactl_fd: 443, lookup_dcookie: 18, kcmp: 272,
     syslog: 116, vhangup: 58, nfsservctl: 42, fanotify_init: 262, pidfd_getfd: 438, process_madvise: 440,
     landlock_create_ruleset: 444, landlock_add_rule: 445, landlock_restrict_self: 446, open_tree_attr: 467,
+    mq_open: 180, mq_unlink: 181, mq_timedsend: 182, mq_timedreceive: 183, mq_notify: 184, mq_getsetattr: 185,
+    msgget: 186, msgctl: 187, msgrcv: 188, msgsnd: 189, semget: 190, semctl: 191, semtimedop: 192, semop: 193,
+    shmget: 194, shmctl: 195, shmat: 196,
   },
 } as const satisfies Record<Arch, Record<string, number>>;
 

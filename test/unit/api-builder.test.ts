@@ -262,6 +262,8 @@ describe("build-time validation", () => {
     ["read-only overlay with one layer", () => sandbox().overlay({ lower: ["/a"] }, "/o"), "overlay().lower", /two lower/],
     ["overlay upper without work", () => sandbox().overlay({ lower: ["/a"], upper: "/u" }, "/o"), "overlay().work", /work/],
     ["overlay work without upper", () => sandbox().overlay({ lower: ["/a", "/b"], work: "/w" }, "/o"), "overlay().work", /upper/],
+    ["unknown confinement", () => sandbox({ confinement: "chroot" as never }), "sandbox().confinement", /namespaces, landlock, auto/],
+    ["unknown sandbox() option", () => sandbox({ confine: "auto" } as never), "sandbox().confine", /unknown option/],
     ["tmpfs size 0", () => sandbox().tmpfs("/t", { size: 0 }), "tmpfs().size", /size/],
     ["tmpfs size negative", () => sandbox().tmpfs("/t", { size: -4096 }), "tmpfs().size", /size/],
     ["tmpfs size fractional", () => sandbox().tmpfs("/t", { size: 1.5 }), "tmpfs().size", /size/],
@@ -422,6 +424,17 @@ describe("toArgs", () => {
     expect(sandbox().toArgs()).toEqual(["--seal"]);
     expect(sandbox().toArgs(["ls", "-l"])).toEqual(["--seal", "--", "ls", "-l"]);
     expect(sandbox().unsealed().toArgs(["ls"])).toEqual(["--no-seal", "--", "ls"]);
+  });
+
+  test("confinement: the plan's field, --confinement unless it is the default, kept by fromPlan", () => {
+    expect(sandbox().toPlan().confinement).toBe("namespaces");
+    expect(sandbox({ confinement: "auto" }).roBind("/", "/").toArgs(["id"])).toEqual(["--seal", "--confinement", "auto", "--ro-bind", "/", "/", "--", "id"]);
+    const plan = sandbox({ confinement: "landlock" }).toPlan(["id"]);
+    expect(plan.confinement).toBe("landlock");
+    expect(sandbox.fromPlan(plan).toPlan(["id"]).confinement).toBe("landlock");
+    expect(sandbox.fromPlan(plan, { confinement: "auto" }).toPlan(["id"]).confinement).toBe("auto");
+    const back = parseArgs({ argv: sandbox({ confinement: "landlock" }).toArgs(["id"]), env: {}, cwd: "/", tty: null, fds: [] });
+    expect(back.kind === "run" && back.plan.confinement).toBe("landlock");
   });
 
   test("the exact arguments for every CLI-expressible method", () => {

@@ -265,6 +265,7 @@ describe("parseArgs", () => {
       "--setenv": ["N", "v"], "--perms": ["0700", "--dir", "/p"], "--size": ["1024", "--tmpfs", "/p"],
       "--remount": ["ro", "/p"], "--chmod": ["0755", "/p"], "--mqueue": ["/p", "--unshare-ipc"],
       "--bind-data": ["3", "/p"], "--ro-bind-data": ["3", "/p"], "--cap-add": ["ALL"], "--cap-drop": ["CAP_CHOWN"],
+      "--confinement": ["auto"],
     };
     for (const opt of KNOWN_OPTIONS) {
       if (opt.startsWith("--overlay")) continue;
@@ -273,6 +274,14 @@ describe("parseArgs", () => {
       const argv = VALUES[opt] ?? [opt, ...(special[opt] ?? ["/p1", "/p2", "/p3"])];
       expect(() => parse(argv, { fds: [3], readFd: () => new Uint8Array(0) })).not.toThrow();
     }
+  });
+
+  test("--confinement takes namespaces, landlock or auto; the default is namespaces; anything else is a usage error", () => {
+    expect(run(["true"]).confinement).toBe("namespaces");
+    for (const mode of ["namespaces", "landlock", "auto"]) expect(run(["--confinement", mode, "true"]).confinement).toBe(mode);
+    expect(() => parse(["--confinement", "seccomp", "true"])).toThrow('--confinement: unknown mode "seccomp"; give namespaces, landlock, auto');
+    expect(() => parse(["--confinement"])).toThrow("--confinement needs an argument (--confinement MODE)");
+    expect(() => parse(["--enter", "1", "--confinement", "auto"])).toThrow("--confinement cannot be used with --enter");
   });
 
   test("parsed plans validate", () => {

@@ -14,7 +14,8 @@ const PREFIX = "bun-sandbox: malformed status from the stage server: ";
 describe("parseStatusLine", () => {
   test("well-formed events come back with their known fields only", () => {
     expect(parseStatusLine('{"event":"spawned","pid":42,"extra":1}')).toEqual({ event: "spawned", pid: 42 });
-    expect(parseStatusLine('{"event":"ready","namespaces":{"mnt":"mnt:[1]"}}')).toEqual({ event: "ready", namespaces: { mnt: "mnt:[1]" } });
+    expect(parseStatusLine('{"event":"ready","namespaces":{"mnt":"mnt:[1]"},"confinement":"landlock"}')).toEqual({ event: "ready", namespaces: { mnt: "mnt:[1]" }, confinement: "landlock" });
+    expect(parseStatusLine('{"event":"ready","namespaces":{},"confinement":"namespaces"}')).toEqual({ event: "ready", namespaces: {}, confinement: "namespaces" });
     expect(parseStatusLine('{"event":"error","message":"m","errno":2,"exitCode":1}')).toEqual({ event: "error", message: "m", errno: 2, exitCode: 1 });
     expect(parseStatusLine('{"event":"error","message":"m","exitCode":127}')).toEqual({ event: "error", message: "m", errno: null, exitCode: 127 });
     expect(parseStatusLine('{"event":"exit","status":256}')).toEqual({ event: "exit", status: 256 });
@@ -39,6 +40,7 @@ describe("parseStatusLine", () => {
     ['{"event":"spawned","pid":1.5}', '"spawned" event without a valid pid: "{\\"event\\":\\"spawned\\",\\"pid\\":1.5}"'],
     ['{"event":"ready"}', '"ready" event without namespaces: "{\\"event\\":\\"ready\\"}"'],
     ['{"event":"ready","namespaces":{"mnt":1}}', '"ready" event without namespaces: "{\\"event\\":\\"ready\\",\\"namespaces\\":{\\"mnt\\":1}}"'],
+    ['{"event":"ready","namespaces":{},"confinement":"x"}', '"ready" event without a confinement: "{\\"event\\":\\"ready\\",\\"namespaces\\":{},\\"confinement\\":\\"x\\"}"'],
     ['{"event":"error","exitCode":1}', '"error" event without a message: "{\\"event\\":\\"error\\",\\"exitCode\\":1}"'],
     ['{"event":"error","message":"m","exitCode":300}', '"error" event without a valid exitCode: "{\\"event\\":\\"error\\",\\"message\\":\\"m\\",\\"exitCode\\":300}"'],
     ['{"event":"error","message":"m","exitCode":1,"errno":"E"}', '"error" event without a valid errno: "{\\"event\\":\\"error\\",\\"message\\":\\"m\\",\\"exitCode\\":1,\\"errno\\":\\"E\\"}"'],
@@ -135,7 +137,7 @@ describe("StatusReader", () => {
 describe("StatusTracker", () => {
   test("a malformed line makes the error, the exit is still collected; a later error event does not replace it", () => {
     const t = new StatusTracker(1, null);
-    t.handle({ event: "ready", namespaces: {} });
+    t.handle({ event: "ready", namespaces: {}, confinement: "namespaces" });
     t.handle({ event: "malformed", detail: 'not JSON: "x"' });
     t.handle({ event: "error", message: "later", errno: null, exitCode: 1 });
     t.handle({ event: "exit", status: 4 << 8 });
@@ -155,8 +157,8 @@ describe("StatusTracker", () => {
   test("a signal without a name: SIG<n>, code 128+n; onStatus hears started once", () => {
     const seen: string[] = [];
     const t = new StatusTracker(1, (s) => seen.push(s.type));
-    t.handle({ event: "ready", namespaces: {} });
-    t.handle({ event: "ready", namespaces: {} });
+    t.handle({ event: "ready", namespaces: {}, confinement: "namespaces" });
+    t.handle({ event: "ready", namespaces: {}, confinement: "namespaces" });
     t.handle({ event: "exit", status: 40 });
     const out = t.finish();
     expect([out.exitCode, out.signalCode as string | null, out.code, out.error] as unknown[]).toEqual([null, "SIG40", 168, undefined]);
