@@ -26,6 +26,19 @@ export function usernsRestrictions(): string[] {
   return out;
 }
 
+/** Where namespaces are refused, the way on. */
+export const LANDLOCK_HINT = "--confinement auto confines with Landlock where namespaces are refused";
+/** Why a mount in a user namespace we made is refused. */
+export const NO_CAPS_IN_USERNS = "the user namespace is made, but holds no capabilities (AppArmor's kernel.apparmor_restrict_unprivileged_userns=1 does this, as does a seccomp filter)";
+/** Why a mount is refused to real root. */
+export const NO_MOUNT_AS_ROOT = "mounting is refused even as root (a container without CAP_SYS_ADMIN, or a seccomp filter)";
+
+/** Adds why and the way on to an EPERM of a mount in the namespaces we made. */
+export function explainMountRefusal(e: unknown, userns: boolean): unknown {
+  if (!(e instanceof SysError) || (e.errno !== Errno.EPERM && e.errno !== Errno.EACCES)) return e;
+  return new Error(`${e.message}; ${userns ? NO_CAPS_IN_USERNS : NO_MOUNT_AS_ROOT}; ${LANDLOCK_HINT}`);
+}
+
 /** Adds the reason and the fix to EPERM/ENOSPC/ENOSYS errors of namespace creation. */
 export function explainNamespaceError(e: unknown): unknown {
   if (!(e instanceof SysError)) return e;
@@ -34,7 +47,7 @@ export function explainNamespaceError(e: unknown): unknown {
     const reason = why.length
       ? `user namespaces are restricted on this machine: ${why.join("; ")}`
       : "the kernel or a security module (seccomp, AppArmor, SELinux, a container runtime) forbids creating namespaces here; run `sandbox --doctor` for details, or run as root";
-    return new Error(`${e.message}; ${reason}`);
+    return new Error(`${e.message}; ${reason}; ${LANDLOCK_HINT}`);
   }
   if (e.errno === Errno.ENOSYS) {
     return new Error(`${e.message}; the running kernel (${kernelRelease()}) does not implement ${e.syscall}(), or a seccomp policy of the caller blocks it`);

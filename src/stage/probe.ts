@@ -12,7 +12,7 @@ import { SysError } from "../sys/error.ts";
 import { Errno, errnoName } from "../sys/errno.ts";
 import { identityOf, mapSelf } from "./identity.ts";
 import { namespaceFlags } from "./namespaces.ts";
-import { usernsRestrictions } from "./explain.ts";
+import { NO_CAPS_IN_USERNS, NO_MOUNT_AS_ROOT, usernsRestrictions } from "./explain.ts";
 
 /** The namespaces a plan's setup makes (the seal's user namespace included). */
 export function probeFlags(plan: Plan): { flags: number; userns: boolean } {
@@ -34,17 +34,20 @@ function explainStep(step: "unshare" | "maps" | "mount", flags: number, e: unkno
     return `unshare(${formatNamespaces(flags)}) fails with ${err}${because || who}`;
   }
   if (step === "maps") return `writing the new user namespace's id maps fails with ${err}${because}`;
-  if (!(flags & CLONE.NEWUSER)) return `mount fails with ${err} even as root (a container without CAP_SYS_ADMIN, or a seccomp filter)`;
-  return `a user namespace is made, but a mount in it fails with ${err}: it holds no capabilities${because || " (AppArmor's kernel.apparmor_restrict_unprivileged_userns=1 does this, as does a seccomp filter)"}`;
+  if (!(flags & CLONE.NEWUSER)) return `mount fails with ${err}: ${NO_MOUNT_AS_ROOT}`;
+  return `a mount fails with ${err}: ${because ? `the user namespace holds no capabilities${because}` : NO_CAPS_IN_USERNS}`;
 }
 
 /** In the child: each step in turn; the reason of the first that fails, or "". */
 function tryNamespaces(flags: number, userns: boolean): string {
   let step: "unshare" | "maps" | "mount" = "unshare";
+  // Read before unshare: in a user namespace without maps every id reads as the overflow id.
+  const uid = getuid();
+  const gid = getgid();
   try {
     unshare(flags);
     step = "maps";
-    if (userns) mapSelf(false, getuid(), getgid());
+    if (userns) mapSelf(false, uid, gid);
     step = "mount";
     mount(null, "/", null, MS.SLAVE | MS.REC);
     mount("sandbox-probe", "/", "tmpfs", MS.NOSUID | MS.NODEV, "size=4k");

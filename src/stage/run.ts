@@ -22,7 +22,7 @@ import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
 import { applyOperation } from "./ops/index.ts";
 import type { StageContext } from "./context.ts";
 import { execCommand, rawStderr, type ExecOptions } from "./exec.ts";
-import { explainNamespaceError } from "./explain.ts";
+import { explainMountRefusal, explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { namespaceFlags } from "./namespaces.ts";
 import { runLandlock } from "./landlock.ts";
@@ -120,10 +120,16 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
   if (flags & CLONE.NEWNET) interfaceUp("lo");
   if (flags & CLONE.NEWUTS && plan.hostname !== null) sethostname(plan.hostname);
   // A user namespace turns inherited mounts into slaves by itself; as real root do it here.
-  if (!userns) mount(null, "/", null, MS.SLAVE | MS.REC);
+  if (!userns) {
+    try {
+      mount(null, "/", null, MS.SLAVE | MS.REC);
+    } catch (e) {
+      throw new SetupError("make the mounts of / slaves", explainMountRefusal(e, false));
+    }
+  }
 
   trace("before workspace");
-  const { procFd } = buildRoot(ops, { pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug, harden: plan.harden });
+  const { procFd } = buildRoot(ops, { userns, pidns: (flags & CLONE.NEWPID) !== 0, ipcns: (flags & CLONE.NEWIPC) !== 0, dirModes, debug, harden: plan.harden });
   if (rt.statusFd !== undefined) writeStubs(rt.statusFd, takeStubs());
   const caps = commandCaps(plan, userns, (all & CLONE.NEWNET) !== 0);
   if (caps && !sealed) {
@@ -183,6 +189,8 @@ function startCommand(s: CommandStart): never {
 }
 
 export interface RootOptions {
+  /** The mounts happen in a user namespace we made (for the explanation of a refusal). */
+  userns: boolean;
   pidns: boolean;
   ipcns: boolean;
   dirModes: PreparedDirModes | null;
@@ -202,7 +210,7 @@ export function buildRoot(ops: readonly Operation[], opts: RootOptions): { procF
   try {
     ws = enterWorkspace();
   } catch (e) {
-    throw new SetupError("workspace", e);
+    throw new SetupError("workspace", explainMountRefusal(e, opts.userns));
   }
   trace("workspace");
   const ctx: StageContext = {

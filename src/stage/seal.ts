@@ -12,6 +12,7 @@ import { CLONE } from "../sys/flags.ts";
 import { openAt, readlinkAt } from "../sys/fs.ts";
 import { closeQuiet, write } from "../sys/fd.ts";
 import { sethostname, unshare } from "../sys/process.ts";
+import { explainNamespaceError } from "./explain.ts";
 import { fstatfs, mount, ST_RDONLY } from "../sys/mount.ts";
 import { Errno } from "../sys/errno.ts";
 import { MS, O } from "../sys/flags.ts";
@@ -65,7 +66,7 @@ export function sealInPlace(spec: SealSpec): void {
     unshare(flags);
   } catch (e) {
     helper?.abort();
-    throw new SetupError("seal: unshare(user|mnt)", e);
+    throw new SetupError("seal: unshare(user|mnt)", explainNamespaceError(e));
   }
   try {
     if (helper) helper.release();

@@ -306,7 +306,7 @@ function serve(data: Buffer, received: number[], key: WorkerKey, base: Base, cal
     const ops = earlyPhase(optimizeOperations(plan.ops));
     unshare(CLONE.NEWNS);
     inBase = false;
-    const { procFd } = buildRoot(ops, { pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true, harden: plan.harden });
+    const { procFd } = buildRoot(ops, { userns: true, pidns: false, ipcns: false, dirModes: null, debug: () => {}, neverBlock: true, harden: plan.harden });
     try {
       chdir(plan.cwd);
       const reported = (pid: number, pidfd: number, namespaces: Record<string, string>) => {

@@ -278,7 +278,7 @@ describe("parseArgs", () => {
 
   test("--confinement takes namespaces, landlock or auto; the default is namespaces; anything else is a usage error", () => {
     expect(run(["true"]).confinement).toBe("namespaces");
-    for (const mode of ["namespaces", "landlock", "auto"]) expect(run(["--confinement", mode, "true"]).confinement).toBe(mode);
+    for (const mode of ["namespaces", "landlock", "auto"] as const) expect(run(["--confinement", mode, "true"]).confinement).toBe(mode);
     expect(() => parse(["--confinement", "seccomp", "true"])).toThrow('--confinement: unknown mode "seccomp"; give namespaces, landlock, auto');
     expect(() => parse(["--confinement"])).toThrow("--confinement needs an argument (--confinement MODE)");
     expect(() => parse(["--enter", "1", "--confinement", "auto"])).toThrow("--confinement cannot be used with --enter");
