@@ -1,6 +1,6 @@
 // Library benchmark, side by side in one process: N sandboxed `true` runs with a read-only root
 // through the library (warm stage server), against Bun.spawn(["bwrap", "--ro-bind", "/", "/",
-// "true"]) and plain Bun.spawn(["true"]); sealed (the default), hardened and unsealed;
+// "true"]) and plain Bun.spawn(["true"]); sealed (the default), hardened, unsealed and landlock;
 // sequentially and with C at a time. Prints per-run medians, throughput and the ratio to bwrap.
 //   bun scripts/bench-library.ts [--runs 300] [--concurrency 8] [--cold]
 import { sandbox } from "../src/api/index.ts";
@@ -17,7 +17,13 @@ const cold = args.includes("--cold");
 const box = sandbox({ warm: !cold }).roBind("/", "/");
 const stage = cold ? "cold stage" : "warm stage";
 // Sealed is the default; unsealed plans go to a forked stage (a worker always seals).
-const variants: [string, typeof box][] = [["sealed", box], ["hardened", box.harden()], ["unsealed", box.unsealed()]];
+// Landlock sandboxes are always forked, like unsealed ones; with a hidden /tmp the stage also
+// waits for the command to remove its private TMPDIR.
+const landlock = sandbox({ warm: !cold, confinement: "landlock" }).roBind("/", "/");
+const variants: [string, typeof box][] = [
+  ["sealed", box], ["hardened", box.harden()], ["unsealed", box.unsealed()],
+  ["landlock", landlock], ["landlock + tmpfs /tmp", landlock.tmpfs("/tmp")],
+];
 
 type Runner = () => Promise<number>;
 const runners: [string, Runner][] = [

@@ -1,7 +1,8 @@
 // Start-up benchmark of the `sandbox` CLI against bubblewrap, side by side in one run: each
 // round runs every command once, in turn, so drift hits all of them alike. Prints medians,
 // p90, the ratio to bwrap on the same line and the peak RSS of one run (GNU time, package `time`).
-// Each case runs with the default seal, the other seal setting and --harden.
+// Each case runs with the default seal, the other seal setting, --harden, and confined by
+// Landlock instead of namespaces (--confinement landlock), and with auto (namespaces, after a probe).
 //   bun scripts/bench-startup.ts [--runs N] [--user NAME]
 // As root it measures as root, then again as the unprivileged user (default: sbtest).
 import { spawnSync } from "bun";
@@ -82,6 +83,8 @@ function report(who: string): void {
       { label: "sandbox", argv: [bin, ...c.args] },
       { label: `sandbox ${other}`, argv: [bin, other, ...c.args] },
       { label: "sandbox --harden", argv: [bin, "--harden", ...c.args] },
+      { label: "sandbox --confinement landlock", argv: [bin, "--confinement", "landlock", ...c.args] },
+      { label: "sandbox --confinement auto", argv: [bin, "--confinement", "auto", ...c.args] },
       { label: "bwrap", argv: ["bwrap", ...c.args] },
     ];
     const res = measure(cmds);

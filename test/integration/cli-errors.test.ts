@@ -3,14 +3,14 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
-import { BIN, BUN, FALLBACKS, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO } from "../support/run.ts";
+import { BIN, BUN, FALLBACKS, hostMounts, IS_ROOT, ROOT, run, sandbox, WHO, type RunOptions } from "../support/run.ts";
 import { describeAbi } from "../../src/sys/landlock.ts";
 
 const FILTER = `${ROOT}/test/fixtures/errno-filter.ts`;
 const RO = ["--ro-bind", "/", "/"];
 
-function withErrors(who: (typeof WHO)[number], rules: string, args: string[]) {
-  return run(who, [BUN, FILTER, rules, "--", BIN, ...args]);
+function withErrors(who: (typeof WHO)[number], rules: string, args: string[], opts: RunOptions = {}) {
+  return run(who, [BUN, FILTER, rules, "--", BIN, ...args], opts);
 }
 
 describe.each(WHO)("as %s", (who) => {
@@ -116,14 +116,19 @@ describe("--doctor", () => {
     if (landlockAbi > 0) expect(json.landlock.reason).toBe(reason);
   });
 
-  test.each(WHO)("as %s: where namespaces are refused it exits 1 with the reason and the fix", (who) => {
+  test.each(WHO)("as %s: where namespaces are refused it points to Landlock; with neither it exits 1 with the reason and the fix", (who) => {
     const r = withErrors(who, "unshare=EPERM", ["--doctor"]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain("no sandbox possible:");
-    expect(r.stdout).toMatch(/fix: {20}\S/);
-    const json = withErrors(who, "unshare=EPERM", ["--doctor", "--json"]);
-    const j = JSON.parse(json.stdout);
-    expect(j.canSandbox).toBe(false);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^confinement namespaces: no \(unshare\(.+\) fails with EPERM/m);
+    expect(r.stdout).toContain("result:                 a sandbox can be made with --confinement auto or landlock only: namespaces are refused (");
+    const env = { BUN_SANDBOX_LANDLOCK_ABI: "0" };
+    const none = withErrors(who, "unshare=EPERM", ["--doctor"], { env });
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain("no sandbox possible: namespaces are refused (");
+    expect(none.stdout).toContain("and Landlock cannot confine (Landlock is unavailable: BUN_SANDBOX_LANDLOCK_ABI=0 pretends this kernel has none)");
+    expect(none.stdout).toMatch(/fix: {20}\S/);
+    const j = JSON.parse(withErrors(who, "unshare=EPERM", ["--doctor", "--json"], { env }).stdout);
+    expect([j.canSandbox, j.confinement.auto, j.confinement.landlock.allowed]).toEqual([false, null, false]);
     expect(j.reason).toContain("EPERM");
     expect(typeof j.fix).toBe("string");
   });

@@ -221,6 +221,17 @@ describe.each(WHO)("--confinement landlock as %s", (who) => {
     }
   });
 
+  test("no mount can be made or undone, even by real root (control: with namespaces root mounts)", () => {
+    const probe = ["--ro-bind", "/", "/", "--", "sh", "-c", "mount -t tmpfs none /mnt 2>&1 && echo mounted; umount /proc 2>&1 || true"];
+    const confined = landlock(probe);
+    expect(confined.stdout).not.toContain("mounted");
+    if (who === "root") {
+      expect(confined.stdout).toContain("mount: /mnt: permission denied");
+      expect(confined.stdout).toContain("umount: /proc: must be superuser to unmount");
+      expect(sandbox(who, ["--no-seal", ...probe]).stdout).toContain("mounted");
+    }
+  });
+
   test("--harden: its seccomp filter applies (control: without it the same call works)", () => {
     const probe = ["--ro-bind", "/", "/", "--", "sh", "-c", "unshare --user true && echo made"];
     const hardened = landlock(["--harden", ...probe]);

@@ -1,8 +1,9 @@
 // The landlock confinement's pure parts: a plan's translation into places and rules, the
 // spreading of rights over directories, and which kernel ABI the plan needs.
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import {
-  ALL, DEVICE, IPC_SYSCALLS, landlockShortfall, NeedsNamespaces, READ, spreadRules, translateForLandlock, type Place,
+  ALL, DEVICE, IPC_SYSCALLS, LANDLOCK_TABLE, landlockShortfall, NeedsNamespaces, READ, spreadRules, translateForLandlock, type Place,
 } from "../../src/plan/landlock.ts";
 import { emptyPlan, type Operation, type Plan } from "../../src/plan/types.ts";
 import { LANDLOCK_ACCESS_FS as FS, LANDLOCK_ACCESS_NET, LANDLOCK_SCOPE } from "../../src/sys/landlock.ts";
@@ -162,4 +163,13 @@ describe("landlockShortfall", () => {
     ]);
     expect(landlockShortfall(needs({ unshareNet: true, unshareIpc: true }), { abi: 6, reason: null })).toEqual([]);
   });
+});
+
+test("the README's translation table is the code's, row by row", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const rows = LANDLOCK_TABLE.map(([plan, landlock]) => `| ${plan} | ${landlock} |`);
+  const at = readme.indexOf("| plan | under landlock |\n|---|---|\n");
+  expect(at).toBeGreaterThan(0);
+  const table = readme.slice(at).split("\n").slice(2).filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith("|")));
+  expect(table).toEqual(rows);
 });
