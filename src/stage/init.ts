@@ -1,10 +1,11 @@
-// Supervising one child: forward the signals a terminal or a build tool sends, reap, and exit
-// with the child's status (128+signal when it was killed by one). PID 1 of a sandbox's PID
+// Supervising one child: forward the signals a terminal or a build tool sends, reap, and end
+// the way the child did (killed by the same signal, or with its exit code: exitLike). PID 1 of a sandbox's PID
 // namespace does this for the command (reaping orphans too); the process outside that
 // namespace does it for PID 1, so signals sent from the host reach the command.
 import { closeAllExcept, closeQuiet } from "../sys/fd.ts";
-import { exit, getpgid, kill, setDumpable, waitpid, WNOHANG, exitCodeOf } from "../sys/process.ts";
-import { readSignal, SI_KERNEL, SIG, signalfd, sigprocmask, SIG_BLOCK, type SignalInfo } from "../sys/signals.ts";
+import { exit, getpgid, getpid, kill, setDumpable, waitpid, WNOHANG, exitCodeOf, wifsignaled, wtermsig } from "../sys/process.ts";
+import { defaultAction, readSignal, SI_KERNEL, SIG, signalfd, sigprocmask, SIG_BLOCK, SIG_UNBLOCK, type SignalInfo } from "../sys/signals.ts";
+import { libc } from "../sys/libc.ts";
 import { Errno } from "../sys/errno.ts";
 import { SysError } from "../sys/error.ts";
 
@@ -23,11 +24,55 @@ export interface SuperviseOptions {
   reapAll: boolean;
   /** fds to keep open while supervising (everything else, stdio included, is closed). */
   keep?: number[];
+  /**
+   * PID 1 of a PID namespace cannot die by a signal of its own: it writes the child's wait
+   * status here (4 bytes) for the relay outside, which can (see exitLike).
+   */
+  reportFd?: number;
 }
 
-/** Never returns: exits with `child`'s status once it has ended. */
+/** Never returns: ends the way `child` ended once it has (see exitLike). */
 export function supervise(child: number, opts: SuperviseOptions): never {
-  exit(exitCodeOf(superviseUntilExit(child, opts)));
+  const keep = [...(opts.keep ?? []), ...(opts.reportFd === undefined ? [] : [opts.reportFd])];
+  const status = superviseUntilExit(child, { ...opts, keep });
+  if (opts.reportFd !== undefined) reportStatus(opts.reportFd, status);
+  exitLike(status);
+}
+
+/** PID 1's last word to its relay: the wait status of the command. */
+export function reportStatus(fd: number, status: number): void {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(status);
+  libc.write(fd, b, 4);
+}
+
+/** The status PID 1 reported on `fd` (it has exited: the bytes are there or never come), or null. */
+export function reportedStatus(fd: number): number | null {
+  const b = Buffer.alloc(4);
+  const n = Number(libc.read(fd, b, 4));
+  closeQuiet(fd);
+  return n === 4 ? b.readInt32LE() : null;
+}
+
+/**
+ * Ends this process the way its child ended, so whoever waits for us sees what Bun.spawn would
+ * have shown for the command: killed by the same signal (raised on ourselves with its default
+ * action; not dumpable, so no core of ours), or the same exit code. PID 1 of a PID namespace
+ * ignores its own signals and falls through to 128+signal: it reports the status instead.
+ */
+export function exitLike(status: number): never {
+  if (wifsignaled(status)) {
+    const sig = wtermsig(status);
+    setDumpable(false);
+    defaultAction(sig);
+    sigprocmask(SIG_UNBLOCK, [sig]);
+    try {
+      kill(getpid(), sig);
+    } catch {
+      // fall through to the exit code
+    }
+  }
+  exit(exitCodeOf(status));
 }
 
 /** Forwards signals to `child` and reaps until it has ended; returns its wait status. */

@@ -11,12 +11,12 @@ import { closeQuiet, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { DT, lstat, readdirFd, readlinkOrNull, stat, tryOpenAt } from "../sys/fs.ts";
 import { keepCapabilities } from "../sys/caps.ts";
-import { exit, exitCodeOf, fork, setParentDeathSignal, umask } from "../sys/process.ts";
+import { fork, setParentDeathSignal, umask } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { chownSuppressed, commandCaps } from "./confine.ts";
 import { SetupError } from "./errors.ts";
 import { execCommand, rawStderr } from "./exec.ts";
-import { blockSupervisedSignals, superviseUntilExit } from "./init.ts";
+import { blockSupervisedSignals, exitLike, superviseUntilExit } from "./init.ts";
 import { earlyPhase } from "./early.ts";
 import { namespaceIdsAt } from "./seal.ts";
 import { writeStatus, type StageRuntime } from "./status.ts";
@@ -150,5 +150,5 @@ function superviseTmp(tmp: PrivateTmp): void {
   } catch (e) {
     rawStderr(`sandbox: removing TMPDIR ${tmp.path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  exit(exitCodeOf(status));
+  exitLike(status);
 }

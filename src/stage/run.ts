@@ -16,7 +16,7 @@ import {
   commandMaps, identityOf, mapSelf, ownIds, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
 } from "./identity.ts";
 import { namespaceIdsAt, READ_ONLY_PROC, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
-import { closeQuiet, tryOpen } from "../sys/fd.ts";
+import { closeQuiet, pipe2, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
 import { applyOperation } from "./ops/index.ts";
@@ -29,7 +29,7 @@ import { runLandlock } from "./landlock.ts";
 import { probeNamespaces } from "./probe.ts";
 
 export { namespaceFlags };
-import { blockSupervisedSignals, killTheRest, supervise, superviseUntilExit, supervisor } from "./init.ts";
+import { blockSupervisedSignals, exitLike, killTheRest, reportedStatus, reportStatus, supervise, superviseUntilExit, supervisor } from "./init.ts";
 import { earlyPhase } from "./early.ts";
 import { chownSuppressed } from "./confine.ts";
 import type { StageRuntime } from "./status.ts";
@@ -37,7 +37,7 @@ import type { StageRuntime } from "./status.ts";
 export { earlyPhase, chownSuppressed, type StageRuntime };
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
-import { exit, exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
+import { exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { writeStatus, writeStubs } from "./status.ts";
 import { takeStubs } from "./stubs.ts";
@@ -79,6 +79,8 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
   // Sealed, the namespaces the command's capabilities act on are made with the seal.
   const flags = sealed ? all & ~SEAL_NAMESPACES : all;
 
+  /** In PID 1: where the command's wait status goes to the relay (see init.ts exitLike). */
+  let pid1Report = -1;
   let subids: SubidMapping | null = null;
   let helper: SubidHelper | undefined;
   if (userns && plan.mapSubids) {
@@ -113,9 +115,15 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
     // Only children enter the new PID namespace: this process stays outside and relays
     // signals to the child, which becomes PID 1 and builds the sandbox.
     blockSupervisedSignals();
+    const [reportRead, reportWrite] = pipe2();
     const child = fork();
-    if (child > 0) supervisor(() => supervise(child, { reapAll: false }));
+    if (child > 0) {
+      closeQuiet(reportWrite);
+      supervisor(() => relay(child, reportRead));
+    }
     setParentDeathSignal(SIG.KILL);
+    closeQuiet(reportRead);
+    pid1Report = reportWrite;
   }
   if (flags & CLONE.NEWNET) interfaceUp("lo");
   if (flags & CLONE.NEWUTS && plan.hostname !== null) sethostname(plan.hostname);
@@ -152,8 +160,8 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
     const child = fork(true);
     if (child === 0) return startCommand(start);
     closeQuiet(procFd);
-    if (!output) supervisor(() => supervise(child, { reapAll: true }));
-    supervisor(() => collectOutput(child, output!, true, rt.statusFd, debug));
+    if (!output) supervisor(() => supervise(child, { reapAll: true, reportFd: pid1Report }));
+    supervisor(() => collectOutput(child, output!, pid1Report, rt.statusFd, debug));
   }
   if (output) {
     blockSupervisedSignals();
@@ -163,7 +171,7 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
       return startCommand(start);
     }
     closeQuiet(procFd);
-    supervisor(() => collectOutput(child, output, false, rt.statusFd, debug));
+    supervisor(() => collectOutput(child, output, -1, rt.statusFd, debug));
   }
   return startCommand(start);
 }
@@ -251,9 +259,10 @@ export function buildRoot(ops: readonly Operation[], opts: RootOptions): { procF
  * to the output directory and exits with the command's status. A failed copy is reported on
  * stderr (or the library's status fd) and makes the status 1 when the command succeeded.
  */
-function collectOutput(child: number, output: PreparedDirModes, pid1: boolean, statusFd: number | undefined, debug: (line: string) => void): never {
-  const keep = [output.writesFd, output.outFd, 2, ...(statusFd === undefined ? [] : [statusFd])];
-  const status = superviseUntilExit(child, { reapAll: pid1, keep });
+function collectOutput(child: number, output: PreparedDirModes, pid1Report: number, statusFd: number | undefined, debug: (line: string) => void): never {
+  const pid1 = pid1Report >= 0;
+  const keep = [output.writesFd, output.outFd, 2, ...(statusFd === undefined ? [] : [statusFd]), ...(pid1 ? [pid1Report] : [])];
+  let status = superviseUntilExit(child, { reapAll: pid1, keep });
   // Nothing may write into the overlays while they are copied.
   if (pid1) killTheRest();
   let code = exitCodeOf(status);
@@ -265,8 +274,16 @@ function collectOutput(child: number, output: PreparedDirModes, pid1: boolean, s
   } catch (e) {
     const message = `output-dir ${output.outputDir}: ${e instanceof Error ? e.message : String(e)}`;
     if (code === 0) code = 1;
+    status = code << 8;
     if (statusFd !== undefined) writeStatus(statusFd, { event: "error", message, errno: e instanceof SysError ? e.errno : null, exitCode: code });
     else rawStderr(`sandbox: ${message}`);
   }
-  exit(code);
+  if (pid1) reportStatus(pid1Report, status);
+  exitLike(status);
+}
+
+/** Outside the PID namespace: relays signals to PID 1, then ends the way the command did. */
+function relay(pid1: number, reportFd: number): never {
+  const status = superviseUntilExit(pid1, { reapAll: false, keep: [reportFd] });
+  exitLike(reportedStatus(reportFd) ?? status);
 }

@@ -443,6 +443,8 @@ function startCommand(
       // Not started: a setup step or its exec failed, or it was killed meanwhile (its status
       // says so); the worker's poll reaps it.
       if (!(e instanceof ChainError)) return null;
+      // Ended before it could exec (a kill() soon after spawn): its own status tells how.
+      if (e.stage === "gone") return null;
       if (e.stage === "setup") killQuietly(h.pid);
       return e;
     }

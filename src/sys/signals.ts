@@ -84,4 +84,9 @@ export function resetSignalsForExec(): void {
   sigprocmask(SIG_SETMASK, []);
 }
 
+/** SIG_DFL for one signal. */
+export function defaultAction(sig: number): void {
+  sigs.signal(sig, 0n);
+}
+
 export const signalBindings = { signalfd4: sysSignalfd };

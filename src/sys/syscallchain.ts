@@ -261,7 +261,8 @@ export interface ChainSpec {
 /** Why a chain child did not do its work; nothing of it is left running. */
 export class ChainError extends Error {
   constructor(
-    readonly stage: "setup" | "run" | "exec",
+    /** "gone": the child ended (was killed, say) before its setup finished; see ChainHandle.ready. */
+    readonly stage: "setup" | "run" | "exec" | "gone",
     readonly errno: number,
     message: string,
   ) {
@@ -318,6 +319,14 @@ export class ChainHandle implements ChainChild {
     if (this.checked || !this.open) return;
     const b = readByte(this.reportR);
     const err = errno();
+    if (b !== 0x52 && this.spec.reapOnFailure === false) {
+      // Ended on its own, or killed (by the host, through its pidfd): its status is the caller's
+      // to reap and report, so it is neither killed nor reaped here and its pidfd stays open.
+      this.open = false;
+      closeQuiet(this.reportR);
+      closeQuiet(this.goW);
+      throw new ChainError("gone", Errno.ESRCH, "the child ended before its setup finished");
+    }
     try {
       if (b !== 0x52) throw new ChainError("setup", Errno.EIO, "the child ended before its setup finished");
       if (err !== 0) throw new ChainError("setup", err, `a setup step failed: ${new SysError("setup", err).message}`);
