@@ -15,7 +15,8 @@ import { coldServer, lastStartFailure, retireServer, warmServer } from "./server
 import { MAX_STATUS_LINE, malformedMessage, parseStatusLine, type ReadStatus } from "./status.ts";
 import { SandboxError, type SandboxStatus } from "./types.ts";
 import { removeStubs, type Stub } from "../stage/stubs.ts";
-import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig } from "../sys/process.ts";
+import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig, type RawUsage } from "../sys/process.ts";
+import type { ResourceUsage } from "bun";
 import { SIG, signalName } from "../sys/signals.ts";
 
 /** Line reader over the per-sandbox status pipe: blocking (poll) or async (Bun's reader). */
@@ -282,6 +283,24 @@ export interface Outcome {
   code: number;
   /** Why the sandbox did not run its command to the end, when it did not. */
   error: SandboxError | undefined;
+  /** What the sandbox used, as Bun.spawn reports it; undefined when no usage was reported. */
+  usage: ResourceUsage | undefined;
+}
+
+/** Bun's ResourceUsage from a struct rusage (maxrss is KiB in the kernel, bytes in Bun). */
+export function resourceUsageOf(u: RawUsage): ResourceUsage {
+  const user = BigInt(u.utime);
+  const system = BigInt(u.stime);
+  return {
+    contextSwitches: { voluntary: u.nvcsw, involuntary: u.nivcsw },
+    cpuTime: { user, system, total: user + system },
+    maxRSS: u.maxrss * 1024,
+    messages: { sent: u.msgsnd, received: u.msgrcv },
+    ops: { in: u.inblock, out: u.oublock },
+    shmSize: u.ixrss,
+    signalCount: u.nsignals,
+    swapCount: u.nswap,
+  };
 }
 
 /** What the status events of one sandbox amount to; shared by spawn and spawnSync. */
@@ -289,6 +308,7 @@ export class StatusTracker {
   ready = false;
   error: SandboxError | undefined;
   waitStatus: number | null = null;
+  private usage: RawUsage | undefined;
   /** Set by the first malformed line: from then on the stream is not trusted for the error. */
   private malformed = false;
   /** Mount points the setup made on the host, removed once the sandbox has ended. */
@@ -312,6 +332,7 @@ export class StatusTracker {
       if (!this.malformed) this.error = new SandboxError(ev.message, ev.exitCode, ev.errno);
     } else if (ev.event === "exit") {
       this.waitStatus = ev.status;
+      this.usage = ev.usage;
     } else if (ev.event === "stubs") {
       this.stubs.push(...ev.stubs);
     } else if (ev.event === "malformed" && !this.malformed) {
@@ -338,6 +359,7 @@ export class StatusTracker {
       exitCode = exitCodeOf(status);
     }
     this.onStatus?.({ type: "exited", pid: this.pid, exitCode, signalCode });
-    return { exitCode, signalCode, code: status === null ? 1 : exitCodeOf(status), error };
+    const usage = this.usage ? resourceUsageOf(this.usage) : undefined;
+    return { exitCode, signalCode, code: status === null ? 1 : exitCodeOf(status), error, usage };
   }
 }

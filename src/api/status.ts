@@ -4,6 +4,7 @@
 // one, reported as the sandbox's error, and never an exception.
 import type { StatusEvent } from "../stage/status.ts";
 import type { Stub } from "../stage/stubs.ts";
+import type { RawUsage } from "../sys/process.ts";
 
 export interface MalformedStatus {
   event: "malformed";
@@ -32,6 +33,16 @@ function isStub(v: unknown): v is Stub {
   return typeof o.path === "string" && o.path.startsWith("/") && typeof o.dir === "boolean" && isInt(o.ino, 1, Number.MAX_SAFE_INTEGER) && typeof o.dev === "string";
 }
 
+const USAGE_FIELDS = ["utime", "stime", "maxrss", "ixrss", "nswap", "inblock", "oublock", "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw"] as const;
+
+/** A struct rusage as the server sent it: every field a non-negative integer. */
+function rawUsage(v: unknown): RawUsage | null {
+  if (typeof v !== "object" || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (!USAGE_FIELDS.every((k) => isInt(o[k], 0, Number.MAX_SAFE_INTEGER))) return null;
+  return Object.fromEntries(USAGE_FIELDS.map((k) => [k, o[k]])) as unknown as RawUsage;
+}
+
 /** The event of one line (without its newline); a fresh object holding only the known fields. */
 export function parseStatusLine(line: string): ReadStatus {
   let v: unknown;
@@ -57,8 +68,12 @@ export function parseStatusLine(line: string): ReadStatus {
       if (errno !== null && !isInt(errno, 1, 4095)) return missing("a valid errno");
       return { event: "error", message: o.message, exitCode: o.exitCode, errno };
     }
-    case "exit":
-      return isInt(o.status, 0, 0xffff) ? { event: "exit", status: o.status } : missing("a valid wait status");
+    case "exit": {
+      if (!isInt(o.status, 0, 0xffff)) return missing("a valid wait status");
+      if (o.usage === undefined) return { event: "exit", status: o.status };
+      const usage = rawUsage(o.usage);
+      return usage ? { event: "exit", status: o.status, usage } : missing("a valid usage");
+    }
     case "stubs": {
       const list = Array.isArray(o.stubs) ? o.stubs : null;
       const ok = list?.every((x: unknown) => isStub(x));

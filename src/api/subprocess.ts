@@ -1,5 +1,5 @@
 // A running sandbox, shaped like Bun's Subprocess.
-import type { FileSink } from "bun";
+import type { FileSink, ResourceUsage } from "bun";
 import { closeQuiet, open, pipe2 } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { signalNumber } from "../sys/signals.ts";
@@ -145,6 +145,7 @@ export class SandboxProcess implements SandboxSubprocess {
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
   killed = false;
+  private usage: ResourceUsage | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Signals go through a pidfd: the pid itself may be reused once the server has reaped it. */
   private pidfd = -1;
@@ -203,12 +204,21 @@ export class SandboxProcess implements SandboxSubprocess {
       this.pidfd = -1;
     }
     const out = tracker.finish();
+    this.usage = out.usage;
     this.exitCode = out.exitCode;
     this.signalCode = out.signalCode;
     opts.onExit?.(this, this.exitCode, this.signalCode, out.error);
     if (out.error) throw out.error;
     // From the wait status: a signal without a name (a real-time one) has a number all the same.
     return out.code;
+  }
+
+  /**
+   * What the sandbox used once it has ended (undefined before), as Bun.spawn's resourceUsage():
+   * the top process and every process it waited for; with unsharePid(), every process in it.
+   */
+  resourceUsage(): ResourceUsage | undefined {
+    return this.usage;
   }
 
   kill(signal: NodeJS.Signals | number = "SIGTERM"): void {

@@ -1,5 +1,5 @@
 // Public types of the library, shaped after Bun.spawn / Bun.spawnSync.
-import type { FileSink } from "bun";
+import type { FileSink, ResourceUsage } from "bun";
 
 /** Where a stdio stream of the sandboxed command goes: like Bun.spawn, or an fd of this process. */
 export type StdioOption = "pipe" | "inherit" | "ignore" | number;
@@ -41,6 +41,8 @@ export interface SandboxSubprocess {
   readonly signalCode: NodeJS.Signals | null;
   readonly killed: boolean;
   kill(signal?: NodeJS.Signals | number): void;
+  /** Bun's ResourceUsage of the sandbox once it has ended; undefined before (see the README). */
+  resourceUsage(): ResourceUsage | undefined;
 }
 
 export interface SandboxSyncResult {
@@ -53,6 +55,8 @@ export interface SandboxSyncResult {
   /** Set when setup or exec failed: the one-line cause. */
   error: SandboxError | undefined;
   exitedDueToTimeout: boolean;
+  /** What the sandbox used, as Bun.spawnSync reports it; undefined when it never started. */
+  resourceUsage: ResourceUsage | undefined;
 }
 
 /** What onStatus() receives; the same facts bwrap's --json-status-fd gives. */

@@ -17,7 +17,7 @@
 // the server exits once no sandbox is left. --oneshot serves a single request (the cold path)
 // and exits when that sandbox has ended.
 import { closeAllExcept, closeQuiet, dup3, F, fcntl } from "../sys/fd.ts";
-import { exit, fork, getppid, kill, pidfdOpen, prepareFork, setParentDeathSignal, threadCount, waitpid, WNOHANG } from "../sys/process.ts";
+import { exit, fork, getppid, kill, pidfdOpen, prepareFork, setParentDeathSignal, threadCount, wait4, waitpid, WNOHANG } from "../sys/process.ts";
 import { poll, POLLIN, recvWithFds, sendWithFds, socketpair, type PollFd } from "../sys/socket.ts";
 import { SIG } from "../sys/signals.ts";
 import { runStage } from "./run.ts";
@@ -179,9 +179,9 @@ function serve(oneshot: boolean): never {
     for (const r of order) {
       const p = fds[i++]!;
       if (!p.revents) continue;
-      const w = waitpid(r.pid, WNOHANG);
+      const w = wait4(r.pid, WNOHANG);
       if (w.pid !== r.pid) continue;
-      writeStatus(r.statusFd, { event: "exit", status: w.status });
+      writeStatus(r.statusFd, { event: "exit", status: w.status, ...(w.usage ? { usage: w.usage } : {}) });
       closeQuiet(r.statusFd);
       closeQuiet(r.pidfd);
       running.delete(r.pid);

@@ -32,7 +32,7 @@ import { closeAllExcept, closeQuiet, F, fcntl, open, read } from "../sys/fd.ts";
 import { lastCap, snapshotCapabilities, type CapSnapshot } from "../sys/caps.ts";
 import { mount } from "../sys/mount.ts";
 import {
-  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, setDumpable, setns, umask, unshare, waitpid, WNOHANG,
+  chdir, exit, getgid, getppid, getuid, kill, PackedArgs, pathCandidates, setDumpable, setns, umask, unshare, wait4, WNOHANG,
 } from "../sys/process.ts";
 import { poll, POLLERR, POLLHUP, POLLIN, recvWithFds, sendWithFds, type PollFd } from "../sys/socket.ts";
 import { ChainError, chainSupported, startChain, type ChainHandle } from "../sys/syscallchain.ts";
@@ -174,10 +174,10 @@ export function runWorker(sock: number, key: WorkerKey, serverPid: number): neve
     poll(fds);
     order.forEach((s, i) => {
       if (!fds[i]!.revents) return;
-      const w = waitpid(s.pid, WNOHANG);
+      const w = wait4(s.pid, WNOHANG);
       if (w.pid !== s.pid) return;
       running.delete(s.pid);
-      writeStatus(s.statusFd, { event: "exit", status: s.status ?? w.status });
+      writeStatus(s.statusFd, { event: "exit", status: s.status ?? w.status, ...(w.usage ? { usage: w.usage } : {}) });
       closeQuiet(s.statusFd);
       closeQuiet(s.pidfd);
     });

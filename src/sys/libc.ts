@@ -37,6 +37,7 @@ const symbols = {
   fork: { args: [], returns: T.i32 },
   execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
   waitpid: { args: [T.i32, T.ptr, T.i32], returns: T.i32 },
+  wait4: { args: [T.i32, T.ptr, T.i32, T.ptr], returns: T.i32 },
   kill: { args: [T.i32, T.i32], returns: T.i32 },
   setsid: { args: [], returns: T.i32 },
   getpid: { args: [], returns: T.i32 },

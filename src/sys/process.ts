@@ -294,6 +294,51 @@ export function waitpid(pid: number, options = 0): WaitResult {
   }
 }
 
+/**
+ * struct rusage (x86_64 and aarch64: two timevals, then 14 longs), as plain numbers: times in
+ * microseconds, maxrss in KiB as the kernel gives it.
+ */
+export interface RawUsage {
+  utime: number;
+  stime: number;
+  maxrss: number;
+  ixrss: number;
+  nswap: number;
+  inblock: number;
+  oublock: number;
+  msgsnd: number;
+  msgrcv: number;
+  nsignals: number;
+  nvcsw: number;
+  nivcsw: number;
+}
+
+const RUSAGE_SIZE = 144;
+
+export function decodeRusage(b: Buffer): RawUsage {
+  const long = (i: number) => Number(b.readBigInt64LE(32 + 8 * i));
+  const tv = (off: number) => Number(b.readBigInt64LE(off)) * 1e6 + Number(b.readBigInt64LE(off + 8));
+  return {
+    utime: tv(0), stime: tv(16), maxrss: long(0), ixrss: long(1), nswap: long(6), inblock: long(7), oublock: long(8),
+    msgsnd: long(9), msgrcv: long(10), nsignals: long(11), nvcsw: long(12), nivcsw: long(13),
+  };
+}
+
+/** wait4(2): waitpid with the resource usage of the child and every descendant it reaped. */
+export function wait4(pid: number, options = 0): WaitResult & { usage: RawUsage | null } {
+  const st = new Int32Array(1);
+  const ru = Buffer.alloc(RUSAGE_SIZE);
+  for (;;) {
+    const r = libc.wait4(pid, st, options, ru);
+    if (r < 0) {
+      const e = errno();
+      if (e === Errno.EINTR) continue;
+      throw new SysError("wait4", e, String(pid));
+    }
+    return { pid: r, status: st[0]!, usage: r > 0 ? decodeRusage(ru) : null };
+  }
+}
+
 /** Shell-style exit code of a wait status: the code, or 128+signal. */
 export function exitCodeOf(status: number): number {
   const sig = status & 0x7f;

@@ -3,7 +3,7 @@
 // event becomes the sandbox's SandboxError, and the exit is still taken when it comes.
 import { describe, expect, test } from "bun:test";
 import { MAX_STATUS_LINE, parseStatusLine } from "../../src/api/status.ts";
-import { StatusReader, StatusTracker } from "../../src/api/launch.ts";
+import { resourceUsageOf, StatusReader, StatusTracker } from "../../src/api/launch.ts";
 import { SandboxError } from "../../src/api/types.ts";
 import { closeQuiet, pipe2 } from "../../src/sys/fd.ts";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +19,9 @@ describe("parseStatusLine", () => {
     expect(parseStatusLine('{"event":"error","message":"m","errno":2,"exitCode":1}')).toEqual({ event: "error", message: "m", errno: 2, exitCode: 1 });
     expect(parseStatusLine('{"event":"error","message":"m","exitCode":127}')).toEqual({ event: "error", message: "m", errno: null, exitCode: 127 });
     expect(parseStatusLine('{"event":"exit","status":256}')).toEqual({ event: "exit", status: 256 });
+    const usage = { utime: 1, stime: 2, maxrss: 3, ixrss: 0, nswap: 0, inblock: 4, oublock: 5, msgsnd: 0, msgrcv: 0, nsignals: 0, nvcsw: 6, nivcsw: 7 };
+    expect(parseStatusLine(JSON.stringify({ event: "exit", status: 0, usage: { ...usage, extra: 1 } }))).toEqual({ event: "exit", status: 0, usage });
+    expect(parseStatusLine(JSON.stringify({ event: "exit", status: 0, usage: { ...usage, utime: -1 } })).event).toBe("malformed");
     expect(parseStatusLine('{"event":"stubs","stubs":[{"path":"/a/b","dir":true,"ino":7,"dev":"8:1","x":1}]}'))
       .toEqual({ event: "stubs", stubs: [{ path: "/a/b", dir: true, ino: 7, dev: "8:1" }] });
   });
@@ -163,5 +166,15 @@ describe("StatusTracker", () => {
     const out = t.finish();
     expect([out.exitCode, out.signalCode as string | null, out.code, out.error] as unknown[]).toEqual([null, "SIG40", 168, undefined]);
     expect(seen).toEqual(["started", "exited"]);
+  });
+});
+
+describe("resourceUsageOf", () => {
+  test("a struct rusage in Bun's shape: microseconds as bigints, maxRSS in bytes", () => {
+    const u = { utime: 1500, stime: 250, maxrss: 2048, ixrss: 1, nswap: 2, inblock: 3, oublock: 4, msgsnd: 5, msgrcv: 6, nsignals: 7, nvcsw: 8, nivcsw: 9 };
+    expect(resourceUsageOf(u)).toEqual({
+      contextSwitches: { voluntary: 8, involuntary: 9 }, cpuTime: { user: 1500n, system: 250n, total: 1750n }, maxRSS: 2048 * 1024,
+      messages: { sent: 5, received: 6 }, ops: { in: 3, out: 4 }, shmSize: 1, signalCount: 7, swapCount: 2,
+    });
   });
 });
