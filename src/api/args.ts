@@ -12,6 +12,20 @@ export interface EnvChanges {
 
 const LIBRARY_ONLY = ["unsharePid", "unshareUts", "unshareCgroup", "newSession", "dieWithParent"] as const;
 
+const secs = (ms: number) => String(ms / 1000);
+const rl = (v: number | null) => (v === null ? "unlimited" : String(v));
+
+function limitArgs(plan: Plan): string[] {
+  const l = plan.limits;
+  const out: string[] = [];
+  if (l.memory !== null) out.push("--memlimit", String(l.memory));
+  if (l.cpuTime !== null) out.push("--timelimit", secs(l.cpuTime));
+  if (l.wallTime !== null) out.push("--walltimelimit", secs(l.wallTime));
+  if (l.pids !== null) out.push("--pidlimit", String(l.pids));
+  for (const r of l.rlimits) out.push("--rlimit", `${r.resource}=${rl(r.soft)}:${rl(r.hard)}`);
+  return out;
+}
+
 export function planToArgs(plan: Plan, env: EnvChanges): string[] {
   // Sealing concerns the whole sandbox: first (the library seals by default, as real root too).
   const args: string[] = plan.seal === null ? [] : [plan.seal ? "--seal" : "--no-seal"];
@@ -90,6 +104,7 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
   ];
   for (const [k, opt] of flags) if (plan[k]) args.push(opt);
   for (const c of plan.capChanges) args.push(c.add ? "--cap-add" : "--cap-drop", c.cap);
+  args.push(...limitArgs(plan));
   for (const [k, v] of env.setenv) args.push("--setenv", k, v);
   for (const k of env.unsetenv) args.push("--unsetenv", k);
   if (env.chdir !== null) args.push("--chdir", env.chdir);

@@ -12,6 +12,8 @@ import { SandboxProcess } from "./subprocess.ts";
 import { spawnSyncJob } from "./sync.ts";
 import { planToArgs } from "./args.ts";
 import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
+import { noLimits, type Limits } from "../plan/limits.ts";
+import type { RlimitName } from "../sys/rlimit.ts";
 import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
 
 type Flag =
@@ -42,6 +44,7 @@ interface State {
   /** See Plan.seal: the library seals by default, as real root too. */
   seal: boolean | null;
   confinement: Confinement;
+  limits: Limits;
   capChanges: readonly CapChange[];
 }
 
@@ -129,6 +132,21 @@ function checkOptions(method: string, options: object, booleans: readonly string
 
 const BIND_FLAGS = ["writable", "optional", "device", "nofollow"] as const;
 
+/** What limits() takes. */
+export interface LimitOptions {
+  memory?: number;
+  cpuTime?: number;
+  wallTime?: number;
+  pids?: number;
+  openFiles?: number;
+  fileSize?: number;
+  core?: number;
+  stack?: number;
+}
+
+const WATCHED = ["memory", "cpuTime", "wallTime", "pids"] as const;
+const RLIMIT_OPTIONS = { openFiles: "nofile", fileSize: "fsize", core: "core", stack: "stack" } as const;
+
 function confinementOf(options: SandboxOptions, fallback: Confinement): Confinement {
   const c = options.confinement ?? fallback;
   if (!CONFINEMENTS.includes(c)) throw new PlanError("sandbox().confinement", `must be one of ${CONFINEMENTS.join(", ")}`);
@@ -144,7 +162,7 @@ export class Sandbox {
     checkOptions("sandbox", options, ["warm"], ["confinement"]);
     return new Sandbox({
       ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null,
-      warm: options.warm ?? true, seal: true, capChanges: [], confinement: confinementOf(options, "namespaces"),
+      warm: options.warm ?? true, seal: true, capChanges: [], confinement: confinementOf(options, "namespaces"), limits: noLimits(),
     });
   }
 
@@ -157,7 +175,7 @@ export class Sandbox {
     return new Sandbox({
       ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
       chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true, seal: plan.seal,
-      capChanges: plan.capChanges.map((c) => ({ ...c })), confinement: confinementOf(options, plan.confinement),
+      capChanges: plan.capChanges.map((c) => ({ ...c })), confinement: confinementOf(options, plan.confinement), limits: structuredClone(plan.limits),
     });
   }
 
@@ -427,6 +445,30 @@ export class Sandbox {
     });
     return this.with({ capChanges: [...this.s.capChanges, ...changes] });
   }
+  /**
+   * Limits of the sandbox (merged with earlier ones): `memory` (bytes, resident, summed over its
+   * processes), `cpuTime` (ms, summed), `wallTime` (ms), `pids` (processes at once) end it when
+   * exceeded, reported as `Subprocess.limit`; `openFiles`, `fileSize` (bytes), `core` (bytes),
+   * `stack` (bytes) are rlimits the command starts with. Such sandboxes run on the forked stage.
+   */
+  limits(limits: LimitOptions): Sandbox {
+    checkOptions("limits", limits, [], [...WATCHED, ...Object.keys(RLIMIT_OPTIONS)]);
+    const next: Limits = structuredClone(this.s.limits);
+    for (const k of WATCHED) {
+      const v = limits[k];
+      if (v === undefined) continue;
+      if (!Number.isSafeInteger(v) || v <= 0) throw new PlanError(`limits().${k}`, "must be a positive integer");
+      next[k] = v;
+    }
+    for (const [k, resource] of Object.entries(RLIMIT_OPTIONS) as [keyof typeof RLIMIT_OPTIONS, RlimitName][]) {
+      const v = limits[k];
+      if (v === undefined) continue;
+      if (!Number.isSafeInteger(v) || v < 0) throw new PlanError(`limits().${k}`, "must be a non-negative integer");
+      next.rlimits = [...next.rlimits.filter((r) => r.resource !== resource), { resource, soft: v, hard: v }];
+    }
+    return this.with({ limits: next });
+  }
+
   /** Called with the sandbox's host pid and namespace ids once it runs, and with its exit status. */
   onStatus(fn: (status: SandboxStatus) => void): Sandbox {
     return this.with({ onStatus: fn });
@@ -442,7 +484,7 @@ export class Sandbox {
     const plan: Plan = {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
       ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname, seal: this.s.seal,
-      capChanges: this.s.capChanges.map((c) => ({ ...c })), confinement: this.s.confinement,
+      capChanges: this.s.capChanges.map((c) => ({ ...c })), confinement: this.s.confinement, limits: structuredClone(this.s.limits),
     };
     const dm = this.s.dirModes;
     if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {

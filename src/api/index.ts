@@ -27,6 +27,7 @@ sandbox.warmServerPid = (): number | null => warmServerPid();
 
 export { Sandbox };
 export { enter, EnteredNamespaces, type EnterOptions } from "./enter.ts";
+export type { LimitOptions } from "./builder.ts";
 export type { SandboxOptions, TmpfsOptions, OverlayLayers, BindOptions, DevOptions, SymlinkOptions, DataOptions } from "./builder.ts";
 export { SandboxError } from "./types.ts";
 export type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxSubprocess, SandboxSyncResult, SandboxStatus, StdioOption } from "./types.ts";

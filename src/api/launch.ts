@@ -17,6 +17,7 @@ import { SandboxError, type SandboxStatus } from "./types.ts";
 import { removeStubs, type Stub } from "../stage/stubs.ts";
 import { exitCodeOf, pidfdOpen, pidfdSendSignal, wifsignaled, wtermsig, type RawUsage } from "../sys/process.ts";
 import type { ResourceUsage } from "bun";
+import type { LimitName } from "../plan/limits.ts";
 import { SIG, signalName } from "../sys/signals.ts";
 
 /** Line reader over the per-sandbox status pipe: blocking (poll) or async (Bun's reader). */
@@ -285,6 +286,8 @@ export interface Outcome {
   error: SandboxError | undefined;
   /** What the sandbox used, as Bun.spawn reports it; undefined when no usage was reported. */
   usage: ResourceUsage | undefined;
+  /** The limit that ended the sandbox, or null. */
+  limit: LimitName | null;
 }
 
 /** Bun's ResourceUsage from a struct rusage (maxrss is KiB in the kernel, bytes in Bun). */
@@ -309,6 +312,7 @@ export class StatusTracker {
   error: SandboxError | undefined;
   waitStatus: number | null = null;
   private usage: RawUsage | undefined;
+  private limit: LimitName | null = null;
   /** Set by the first malformed line: from then on the stream is not trusted for the error. */
   private malformed = false;
   /** Mount points the setup made on the host, removed once the sandbox has ended. */
@@ -333,6 +337,8 @@ export class StatusTracker {
     } else if (ev.event === "exit") {
       this.waitStatus = ev.status;
       this.usage = ev.usage;
+    } else if (ev.event === "limit") {
+      this.limit ??= ev.limit;
     } else if (ev.event === "stubs") {
       this.stubs.push(...ev.stubs);
     } else if (ev.event === "malformed" && !this.malformed) {
@@ -360,6 +366,6 @@ export class StatusTracker {
     }
     this.onStatus?.({ type: "exited", pid: this.pid, exitCode, signalCode });
     const usage = this.usage ? resourceUsageOf(this.usage) : undefined;
-    return { exitCode, signalCode, code: status === null ? 1 : exitCodeOf(status), error, usage };
+    return { exitCode, signalCode, code: status === null ? 1 : exitCodeOf(status), error, usage, limit: this.limit };
   }
 }

@@ -5,6 +5,9 @@
 import type { StatusEvent } from "../stage/status.ts";
 import type { Stub } from "../stage/stubs.ts";
 import type { RawUsage } from "../sys/process.ts";
+import type { LimitName } from "../plan/limits.ts";
+
+const LIMIT_NAMES: readonly LimitName[] = ["memory", "cpu-time", "wall-time", "pids"];
 
 export interface MalformedStatus {
   event: "malformed";
@@ -74,6 +77,8 @@ export function parseStatusLine(line: string): ReadStatus {
       const usage = rawUsage(o.usage);
       return usage ? { event: "exit", status: o.status, usage } : missing("a valid usage");
     }
+    case "limit":
+      return LIMIT_NAMES.includes(o.limit as LimitName) ? { event: "limit", limit: o.limit as LimitName } : missing("a known limit");
     case "stubs": {
       const list = Array.isArray(o.stubs) ? o.stubs : null;
       const ok = list?.every((x: unknown) => isStub(x));

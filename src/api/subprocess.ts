@@ -1,5 +1,6 @@
 // A running sandbox, shaped like Bun's Subprocess.
 import type { FileSink, ResourceUsage } from "bun";
+import type { LimitName } from "../plan/limits.ts";
 import { closeQuiet, open, pipe2 } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { signalNumber } from "../sys/signals.ts";
@@ -146,6 +147,8 @@ export class SandboxProcess implements SandboxSubprocess {
   signalCode: NodeJS.Signals | null = null;
   killed = false;
   private usage: ResourceUsage | undefined;
+  /** The limit that ended the sandbox (set by the time exited settles), or null. */
+  limit: LimitName | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Signals go through a pidfd: the pid itself may be reused once the server has reaped it. */
   private pidfd = -1;
@@ -205,6 +208,7 @@ export class SandboxProcess implements SandboxSubprocess {
     }
     const out = tracker.finish();
     this.usage = out.usage;
+    this.limit = out.limit;
     this.exitCode = out.exitCode;
     this.signalCode = out.signalCode;
     opts.onExit?.(this, this.exitCode, this.signalCode, out.error);

@@ -70,9 +70,9 @@ export function spawnSyncJob(job: StageJob, opts: SandboxSpawnSyncOptions, warm:
       status.close();
       release();
     }
-    const { exitCode, signalCode, error, usage } = tracker.finish();
+    const { exitCode, signalCode, error, usage, limit } = tracker.finish();
     const out = (t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined);
-    return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out(1), stderr: out(2), error, exitedDueToTimeout: timedOut, resourceUsage: usage };
+    return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out(1), stderr: out(2), error, exitedDueToTimeout: timedOut, resourceUsage: usage, limit };
   } finally {
     for (const fd of mine) closeQuiet(fd);
   }

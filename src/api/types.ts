@@ -43,6 +43,8 @@ export interface SandboxSubprocess {
   kill(signal?: NodeJS.Signals | number): void;
   /** Bun's ResourceUsage of the sandbox once it has ended; undefined before (see the README). */
   resourceUsage(): ResourceUsage | undefined;
+  /** The limit (see Sandbox.limits()) that ended the sandbox, set by the time `exited` settles; null otherwise. */
+  readonly limit: "memory" | "cpu-time" | "wall-time" | "pids" | null;
 }
 
 export interface SandboxSyncResult {
@@ -57,6 +59,8 @@ export interface SandboxSyncResult {
   exitedDueToTimeout: boolean;
   /** What the sandbox used, as Bun.spawnSync reports it; undefined when it never started. */
   resourceUsage: ResourceUsage | undefined;
+  /** The limit that ended the sandbox, or null. */
+  limit: "memory" | "cpu-time" | "wall-time" | "pids" | null;
 }
 
 /** What onStatus() receives; the same facts bwrap's --json-status-fd gives. */

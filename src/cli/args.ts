@@ -9,6 +9,7 @@ import { parseNamespaceList, PID_MAX, type EnterSpec } from "../plan/enter.ts";
 import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/dirmodes.ts";
 import { capName } from "../plan/caps.ts";
 import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
+import { parseBytes, parseRlimit, parseSeconds } from "../plan/limits.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -46,7 +47,8 @@ const ARITY: Record<string, number> = {
   "--setenv": 2, "--unsetenv": 1, "--chdir": 1,
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
-  "--new-session-keyring": 0, "--confinement": 1, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
+  "--new-session-keyring": 0, "--confinement": 1,
+  "--memlimit": 1, "--timelimit": 1, "--walltimelimit": 1, "--pidlimit": 1, "--rlimit": 1, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
@@ -64,6 +66,7 @@ const ARG_NAMES: Record<string, string> = {
   "--copy-symlink": "HOSTLINK DST", "--ro-bind-data": "FD DST", "--bind-data": "FD DST", "--chmod": "OCTAL PATH",
   "--hidden-dir": "DIR", "--read-only-dir": "DIR", "--overlay-dir": "DIR", "--full-access-dir": "DIR",
   "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR", "--confinement": "MODE",
+  "--memlimit": "BYTES", "--timelimit": "SECONDS", "--walltimelimit": "SECONDS", "--pidlimit": "N", "--rlimit": "NAME=SOFT[:HARD]",
 };
 
 // Options that take a preceding --perms (the mode of what they create) or --size.
@@ -89,6 +92,27 @@ export function parseSize(option: string, text: string): number {
 }
 
 export const KNOWN_OPTIONS = Object.keys(ARITY);
+
+/** The limit options (BenchExec's runexec names, and --rlimit for the rest). */
+function parseLimit(plan: Plan, option: string, text: string): void {
+  const l = plan.limits;
+  const bad = (what: string): never => {
+    throw new UsageError(`${option}: invalid value "${text}"; give ${what}`);
+  };
+  switch (option) {
+    case "--memlimit": l.memory = parseBytes(text) ?? bad("a positive number of bytes (k, m, g suffixes multiply by 1024, 1024^2, 1024^3)"); break;
+    case "--timelimit": l.cpuTime = parseSeconds(text) ?? bad("a positive number of seconds of CPU time"); break;
+    case "--walltimelimit": l.wallTime = parseSeconds(text) ?? bad("a positive number of seconds"); break;
+    case "--pidlimit": l.pids = /^[1-9]\d{0,6}$/.test(text) ? Number(text) : bad("a positive number of processes"); break;
+    case "--rlimit":
+      try {
+        const r = parseRlimit(text);
+        l.rlimits = [...l.rlimits.filter((x) => x.resource !== r.resource), r];
+      } catch (e) {
+        throw new UsageError(`--rlimit: ${(e as Error).message}`);
+      }
+  }
+}
 
 /** --help and --version end parsing wherever they stand among the options. */
 function infoOption(arg: string): ParseResult | null {
@@ -229,6 +253,9 @@ export function parseArgs(input: ParseInput): ParseResult {
       case "--confinement":
         if (!CONFINEMENTS.includes(a as Confinement)) throw new UsageError(`--confinement: unknown mode ${JSON.stringify(a)}; give ${CONFINEMENTS.join(", ")}`);
         plan.confinement = a as Confinement;
+        break;
+      case "--memlimit": case "--timelimit": case "--walltimelimit": case "--pidlimit": case "--rlimit":
+        parseLimit(plan, arg, a);
         break;
       case "--seal": plan.seal = true; break;
       case "--no-seal": plan.seal = false; break;
@@ -430,6 +457,11 @@ namespaces of the running process PID instead, in its root and working directory
      --confinement MODE           namespaces (the default), landlock (no namespaces: Landlock,
                                   seccomp and no_new_privs confine the command on the host's
                                   root), or auto (namespaces where this host allows them)
+     --memlimit BYTES             Memory (resident, all of the sandbox's processes); k, m, g
+     --timelimit SECONDS          CPU time, summed over the sandbox's processes
+     --walltimelimit SECONDS      Wall time from the start of the command
+     --pidlimit N                 Processes of the sandbox at once
+     --rlimit NAME=SOFT[:HARD]    Any rlimit (nofile, fsize, core, stack, as, ...; unlimited)
      --seal                       Lock every mount the sandbox makes against the command (the
                                   default when a user namespace is made; as real root, this
                                   gives the command a user namespace mapping every id to itself)

@@ -1,6 +1,8 @@
 // A plan is plain JSON data: everything the stage needs to build one sandbox and exec one
 // command in it. Front doors (CLI, library) produce plans; the stage consumes them.
 
+import { noLimits, type Limits } from "./limits.ts";
+
 /** Bind a host path (or, with `relative`, a path of the new root) to `dst`. */
 export interface BindOp {
   kind: "bind";
@@ -182,6 +184,8 @@ export interface Plan {
    * seccomp and no_new_privs, see src/plan/landlock.ts) or "auto" (namespaces where they work).
    */
   confinement: "namespaces" | "landlock" | "auto";
+  /** Memory, CPU time, wall time, processes and rlimits (see src/plan/limits.ts). */
+  limits: Limits;
 }
 
 /** One --cap-add or --cap-drop: a capability's name ("sys_admin") or "all". */
@@ -197,5 +201,6 @@ export function emptyPlan(): Plan {
     unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
     suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
     packFds: false, suspend: false, debug: false, fds: [], seal: null, harden: false, disableUserns: false, capChanges: [], confinement: "namespaces",
+    limits: noLimits(),
   };
 }

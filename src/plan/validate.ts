@@ -6,6 +6,7 @@ import { validateOperation } from "./ops/index.ts";
 import { normalizeAbsolute } from "./paths.ts";
 import { capName } from "./caps.ts";
 import { CONFINEMENTS } from "./landlock.ts";
+import { validateLimits } from "./limits.ts";
 
 const BOOL_FIELDS = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
@@ -48,6 +49,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   }
   if (plan.seal !== null) requireBool("seal", plan.seal);
   validateCapChanges(plan);
+  validateLimits(plan.limits);
   if (!CONFINEMENTS.includes(plan.confinement)) throw new PlanError("confinement", `must be one of ${CONFINEMENTS.join(", ")}`);
   if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");

@@ -33,6 +33,8 @@ export interface ExecOptions {
   suppressChown: boolean;
   /** Status fd of the library (close-on-exec): an exec failure is reported there. */
   statusFd?: number | undefined;
+  /** Called last before the exec (rlimits: a low RLIMIT_NOFILE would refuse our own fd moves). */
+  beforeExec?: () => void;
   /** --confinement landlock: the domain to restrict with (it replaces --harden's) and seccomp rules of its own. */
   landlock?: { fd: number; extraRules: SeccompRule[] };
 }
@@ -99,6 +101,7 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
   }
   if (plan.newSession) setsid();
   umask(opts.umask);
+  opts.beforeExec?.();
   resetSignalsForExec();
   trace("exec");
   flushTrace();

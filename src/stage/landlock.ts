@@ -21,6 +21,7 @@ import { earlyPhase } from "./early.ts";
 import { namespaceIdsAt } from "./seal.ts";
 import { writeStatus, type StageRuntime } from "./status.ts";
 import { makePrivateTmp, removeTree, type PrivateTmp } from "./tmpdir.ts";
+import { applyRlimits, watchLimits } from "./limits.ts";
 
 /** `path` with its symlinks resolved (through /proc/self/fd); as given when it is missing. */
 function canonical(path: string): string {
@@ -116,9 +117,16 @@ export function runLandlock(plan: Plan, rt: StageRuntime, why: string, auto: boo
     const caps = commandCaps(plan, false, false);
     if (caps) keepCapabilities(caps);
     if (tmp) superviseTmp(tmp);
+    const proc = tryOpen("/proc", O.PATH | O.DIRECTORY);
+    try {
+      watchLimits(plan, { procFd: proc, statusFd: rt.statusFd, kernelCountsPids: false });
+    } finally {
+      closeQuiet(proc);
+    }
     if (rt.statusFd !== undefined) writeReady(rt.statusFd);
     return execCommand({ ...plan, env }, {
-      umask: callerUmask, suppressChown: chownSuppressed(plan, false), statusFd: rt.statusFd, landlock: { fd: ruleset, extraRules: lp.rules },
+      umask: callerUmask, suppressChown: chownSuppressed(plan, false), statusFd: rt.statusFd,
+      beforeExec: () => applyRlimits(plan.limits, false), landlock: { fd: ruleset, extraRules: lp.rules },
     });
   } catch (e) {
     if (tmp) removeTree(tmp.parentFd, tmp.name);

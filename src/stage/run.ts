@@ -16,7 +16,7 @@ import {
   commandMaps, identityOf, mapSelf, ownIds, planSubidMapping, selfWritable, startSubidHelper, type SubidHelper, type SubidMapping,
 } from "./identity.ts";
 import { namespaceIdsAt, READ_ONLY_PROC, sealInPlace, SEAL_NAMESPACES, type SealSpec } from "./seal.ts";
-import { closeQuiet, pipe2, tryOpen } from "../sys/fd.ts";
+import { closeQuiet, open, pipe2, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { enterWorkspace, leaveWorkspace } from "./workspace.ts";
 import { applyOperation } from "./ops/index.ts";
@@ -26,6 +26,8 @@ import { explainMountRefusal, explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { namespaceFlags } from "./namespaces.ts";
 import { runLandlock } from "./landlock.ts";
+import { applyRlimits, kernelCountsPids, watchFrom, watchLimits } from "./limits.ts";
+import { watched } from "../plan/limits.ts";
 import { probeNamespaces } from "./probe.ts";
 
 export { namespaceFlags };
@@ -37,7 +39,7 @@ import type { StageRuntime } from "./status.ts";
 export { earlyPhase, chownSuppressed, type StageRuntime };
 import { prepareDirModes, type PreparedDirModes } from "./ops/dirmodes.ts";
 import { copyOverlayWrites, makeOutputDir } from "./output.ts";
-import { exitCodeOf, fork, setParentDeathSignal } from "../sys/process.ts";
+import { exitCodeOf, fork, setChildSubreaper, setParentDeathSignal } from "../sys/process.ts";
 import { SIG } from "../sys/signals.ts";
 import { writeStatus, writeStubs } from "./status.ts";
 import { takeStubs } from "./stubs.ts";
@@ -116,13 +118,17 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
     // signals to the child, which becomes PID 1 and builds the sandbox.
     blockSupervisedSignals();
     const [reportRead, reportWrite] = pipe2();
+    // Opened before the fork: PID 1's pivot_root moves every process of this mount namespace,
+    // the relay included, into the new root, which may have no /proc.
+    const hostProc = watched(plan.limits) ? open("/proc", O.PATH | O.DIRECTORY) : -1;
     const child = fork();
     if (child > 0) {
       closeQuiet(reportWrite);
-      supervisor(() => relay(child, reportRead));
+      supervisor(() => relay(child, reportRead, hostProc, plan, rt.statusFd, kernelCountsPids(userns || sealed)));
     }
     setParentDeathSignal(SIG.KILL);
     closeQuiet(reportRead);
+    closeQuiet(hostProc);
     pid1Report = reportWrite;
   }
   if (flags & CLONE.NEWNET) interfaceUp("lo");
@@ -151,7 +157,7 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
   const seal: SealSpec | null = sealed
     ? { maps: commandMaps(identity, uid, gid, subids, hostIds), selfWritable: selfWritable(identity, subids), namespaces: all & SEAL_NAMESPACES, hostname: plan.hostname, caps, procFd }
     : null;
-  const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd } };
+  const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd }, ownUserns: userns || sealed, pidns: (flags & CLONE.NEWPID) !== 0 };
   // With an output directory something must outlive the command to copy its files: this process.
   const output = dirModes && dirModes.outFd >= 0 ? dirModes : null;
   if (flags & CLONE.NEWPID) {
@@ -183,6 +189,9 @@ interface CommandStart {
   /** The host's /proc (fd), or -1; closed here. */
   procFd: number;
   exec: ExecOptions;
+  /** The command runs in a user namespace of ours (RLIMIT_NPROC counts only the sandbox there). */
+  ownUserns: boolean;
+  pidns: boolean;
 }
 
 /** In the process that will exec: the seal, the "ready" report with the command's namespaces, the exec. */
@@ -191,9 +200,12 @@ function startCommand(s: CommandStart): never {
     if (s.procFd < 0) throw new SetupError("seal", "the host has no /proc to write the command's id maps through; mount /proc, or use --no-seal");
     sealInPlace(s.seal);
   }
+  // Limits to watch: this process forks, watches, and ends as the command does; the child goes on.
+  // With a PID namespace the relay outside it watches.
+  if (!s.pidns) watchLimits(s.plan, { procFd: s.procFd, statusFd: s.exec.statusFd, kernelCountsPids: kernelCountsPids(s.ownUserns) });
   if (s.exec.statusFd !== undefined) writeStatus(s.exec.statusFd, { event: "ready", namespaces: s.procFd >= 0 ? namespaceIdsAt(s.procFd) : {}, confinement: "namespaces" });
   closeQuiet(s.procFd);
-  return execCommand(s.plan, s.exec);
+  return execCommand(s.plan, { ...s.exec, beforeExec: () => applyRlimits(s.plan.limits, kernelCountsPids(s.ownUserns)) });
 }
 
 export interface RootOptions {
@@ -282,8 +294,16 @@ function collectOutput(child: number, output: PreparedDirModes, pid1Report: numb
   exitLike(status);
 }
 
-/** Outside the PID namespace: relays signals to PID 1, then ends the way the command did. */
-function relay(pid1: number, reportFd: number): never {
-  const status = superviseUntilExit(pid1, { reapAll: false, keep: [reportFd] });
+/**
+ * Outside the PID namespace: relays signals to PID 1, then ends the way the command did. It also
+ * watches the limits, where the command cannot name it (PID 1 itself does not count).
+ */
+function relay(pid1: number, reportFd: number, procFd: number, plan: Plan, statusFd: number | undefined, kernelPids: boolean): never {
+  if (procFd < 0) {
+    const status = superviseUntilExit(pid1, { reapAll: false, keep: [reportFd] });
+    exitLike(reportedStatus(reportFd) ?? status);
+  }
+  setChildSubreaper();
+  const status = watchFrom(plan.limits, pid1, [reportFd], { procFd, statusFd, ours: pid1, kernelCountsPids: kernelPids });
   exitLike(reportedStatus(reportFd) ?? status);
 }

@@ -5,18 +5,21 @@
 //   {"event":"error","message":"...","errno":N}     (the sandbox, when setup or exec fails)
 //   {"event":"exit","status":N,"usage":{...}}        (stage server or worker, wait status and
 //                                                     struct rusage of the sandbox, see wait4)
+//   {"event":"limit","limit":"memory"}              (the watcher of the limits, before it kills)
 //   {"event":"stubs","stubs":[{path,dir,ino,dev}]}   (the sandbox, once its root is built: mount
 //                                                     points it made on the host, see stubs.ts)
 import { libc } from "../sys/libc.ts";
 import type { Stub } from "./stubs.ts";
 import type { RawUsage } from "../sys/process.ts";
+import type { LimitName } from "../plan/limits.ts";
 
 export type StatusEvent =
   | { event: "spawned"; pid: number }
   | { event: "ready"; namespaces: Record<string, string>; confinement: "namespaces" | "landlock" }
   | { event: "error"; message: string; errno: number | null; exitCode: number }
   | { event: "exit"; status: number; usage?: RawUsage }
-  | { event: "stubs"; stubs: Stub[] };
+  | { event: "stubs"; stubs: Stub[] }
+  | { event: "limit"; limit: LimitName };
 
 /** The stubs in events of at most ~3000 bytes each (one write each stays atomic). */
 export function writeStubs(fd: number, stubs: readonly Stub[]): void {

@@ -26,6 +26,7 @@
 // server too) and reports the others' exits. The worker sends READY once set up, and sends back
 // requests it could not run.
 import type { Plan } from "../plan/types.ts";
+import { anyLimit } from "../plan/limits.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { CLONE, MS, O } from "../sys/flags.ts";
 import { closeAllExcept, closeQuiet, F, fcntl, open, read } from "../sys/fd.ts";
@@ -73,7 +74,7 @@ const HIGH_FD = 1000;
 export function workerKey(plan: Plan): WorkerKey | null {
   const forked =
     plan.unsharePid || plan.mapSubids || plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
-    plan.seal === false || plan.confinement === "landlock" || plan.fds.some((fd) => fd >= HIGH_FD) ||
+    plan.seal === false || plan.confinement === "landlock" || anyLimit(plan.limits) || plan.fds.some((fd) => fd >= HIGH_FD) ||
     plan.ops.some((op) => op.kind === "dirmodes" || op.kind === "mqueue" || (op.kind === "dev" && op.mqueue === true));
   if (forked || !chainSupported()) return null;
   return { kind: needsUserNamespace(plan.becomeRoot) ? "userns" : "host" };

@@ -426,6 +426,18 @@ describe("toArgs", () => {
     expect(sandbox().unsealed().toArgs(["ls"])).toEqual(["--no-seal", "--", "ls"]);
   });
 
+  test("limits(): the plan's limits, merged; the CLI's options back; bad values name the field", () => {
+    const s = sandbox().limits({ memory: 1 << 20, wallTime: 1500 }).limits({ pids: 8, openFiles: 16, core: 0 }).limits({ openFiles: 32 });
+    expect(s.toPlan().limits).toEqual({ memory: 1 << 20, cpuTime: null, wallTime: 1500, pids: 8, rlimits: [{ resource: "core", soft: 0, hard: 0 }, { resource: "nofile", soft: 32, hard: 32 }] });
+    expect(s.toArgs(["id"])).toEqual(["--seal", "--memlimit", "1048576", "--walltimelimit", "1.5", "--pidlimit", "8", "--rlimit", "core=0:0", "--rlimit", "nofile=32:32", "--", "id"]);
+    const back = parseArgs({ argv: s.toArgs(["id"]), env: {}, cwd: "/", tty: null, fds: [] });
+    expect(back.kind === "run" && back.plan.limits).toEqual(s.toPlan().limits);
+    expect(sandbox.fromPlan(s.toPlan(["id"])).toPlan().limits).toEqual(s.toPlan().limits);
+    expect(planError(() => sandbox().limits({ memory: 0 })).field).toBe("limits().memory");
+    expect(planError(() => sandbox().limits({ stack: -1 })).field).toBe("limits().stack");
+    expect(planError(() => sandbox().limits({ memroy: 1 } as never)).field).toBe("limits().memroy");
+  });
+
   test("confinement: the plan's field, --confinement unless it is the default, kept by fromPlan", () => {
     expect(sandbox().toPlan().confinement).toBe("namespaces");
     expect(sandbox({ confinement: "auto" }).roBind("/", "/").toArgs(["id"])).toEqual(["--seal", "--confinement", "auto", "--ro-bind", "/", "/", "--", "id"]);

@@ -265,7 +265,8 @@ describe("parseArgs", () => {
       "--setenv": ["N", "v"], "--perms": ["0700", "--dir", "/p"], "--size": ["1024", "--tmpfs", "/p"],
       "--remount": ["ro", "/p"], "--chmod": ["0755", "/p"], "--mqueue": ["/p", "--unshare-ipc"],
       "--bind-data": ["3", "/p"], "--ro-bind-data": ["3", "/p"], "--cap-add": ["ALL"], "--cap-drop": ["CAP_CHOWN"],
-      "--confinement": ["auto"],
+      "--confinement": ["auto"], "--memlimit": ["64m"], "--timelimit": ["1.5"], "--walltimelimit": ["2"], "--pidlimit": ["10"],
+      "--rlimit": ["nofile=16"],
     };
     for (const opt of KNOWN_OPTIONS) {
       if (opt.startsWith("--overlay")) continue;
@@ -282,6 +283,21 @@ describe("parseArgs", () => {
     expect(() => parse(["--confinement", "seccomp", "true"])).toThrow('--confinement: unknown mode "seccomp"; give namespaces, landlock, auto');
     expect(() => parse(["--confinement"])).toThrow("--confinement needs an argument (--confinement MODE)");
     expect(() => parse(["--enter", "1", "--confinement", "auto"])).toThrow("--confinement cannot be used with --enter");
+  });
+
+  test("limits: BenchExec's names, sizes with k/m/g, seconds to milliseconds, --rlimit NAME=SOFT[:HARD]; bad values are usage errors", () => {
+    const p = run(["--memlimit", "256m", "--timelimit", "1.5", "--walltimelimit", "10", "--pidlimit", "64", "--rlimit", "nofile=16", "--rlimit", "core=0", "--rlimit", "stack=8m:unlimited", "--rlimit", "nofile=32:64", "true"]);
+    expect(p.limits).toEqual({
+      memory: 256 * 1024 ** 2, cpuTime: 1500, wallTime: 10_000, pids: 64,
+      rlimits: [{ resource: "core", soft: 0, hard: 0 }, { resource: "stack", soft: 8 * 1024 ** 2, hard: null }, { resource: "nofile", soft: 32, hard: 64 }],
+    });
+    expect(validatePlan(p)).toBe(p);
+    expect(() => parse(["--memlimit", "-1", "true"])).toThrow('--memlimit: invalid value "-1"; give a positive number of bytes');
+    expect(() => parse(["--timelimit", "0", "true"])).toThrow('--timelimit: invalid value "0"; give a positive number of seconds of CPU time');
+    expect(() => parse(["--pidlimit", "ten", "true"])).toThrow('--pidlimit: invalid value "ten"; give a positive number of processes');
+    expect(() => parse(["--rlimit", "files=3", "true"])).toThrow('--rlimit: "files=3" is not NAME=SOFT[:HARD] with NAME one of cpu, fsize');
+    expect(() => parse(["--rlimit", "nofile=64:16", "true"])).toThrow('--rlimit: "nofile=64:16": the soft limit exceeds the hard one');
+    expect(() => parse(["--rlimit", "nofile=lots", "true"])).toThrow('--rlimit: "nofile=lots": a value is a number (k, m, g suffixes allowed) or unlimited');
   });
 
   test("parsed plans validate", () => {
