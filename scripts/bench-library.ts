@@ -23,6 +23,8 @@ const landlock = sandbox({ warm: !cold, confinement: "landlock" }).roBind("/", "
 const variants: [string, typeof box][] = [
   ["sealed", box], ["hardened", box.harden()], ["unsealed", box.unsealed()],
   ["landlock", landlock], ["landlock + tmpfs /tmp", landlock.tmpfs("/tmp")],
+  // A watched limit: forked, plus the watcher's fork and samples.
+  ["limits({ memory: 1 GiB })", box.limits({ memory: 2 ** 30 })],
 ];
 
 type Runner = () => Promise<number>;

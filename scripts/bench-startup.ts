@@ -2,7 +2,8 @@
 // round runs every command once, in turn, so drift hits all of them alike. Prints medians,
 // p90, the ratio to bwrap on the same line and the peak RSS of one run (GNU time, package `time`).
 // Each case runs with the default seal, the other seal setting, --harden, and confined by
-// Landlock instead of namespaces (--confinement landlock), and with auto (namespaces, after a probe).
+// Landlock instead of namespaces (--confinement landlock), with auto (namespaces, after a probe),
+// and with a watched limit (--memlimit: the CLI forks a watcher and waits).
 //   bun scripts/bench-startup.ts [--runs N] [--user NAME]
 // As root it measures as root, then again as the unprivileged user (default: sbtest).
 import { spawnSync } from "bun";
@@ -85,6 +86,7 @@ function report(who: string): void {
       { label: "sandbox --harden", argv: [bin, "--harden", ...c.args] },
       { label: "sandbox --confinement landlock", argv: [bin, "--confinement", "landlock", ...c.args] },
       { label: "sandbox --confinement auto", argv: [bin, "--confinement", "auto", ...c.args] },
+      { label: "sandbox --memlimit 1g", argv: [bin, "--memlimit", "1g", ...c.args] },
       { label: "bwrap", argv: ["bwrap", ...c.args] },
     ];
     const res = measure(cmds);
