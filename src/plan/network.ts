@@ -1,0 +1,141 @@
+// The network policy of a sandbox as pure data: host patterns (--allow-host, allowHosts()), the
+// address classes a proxy refuses unless a pattern names the address itself, and the decision
+// for one connection. No sockets here; the proxies that apply it are not built yet.
+import { isIP } from "node:net";
+
+/** One allowed target: a host name, `*.domain` (subdomains only) or an IP literal, with ports. */
+export interface HostPattern {
+  kind: "name" | "subdomains" | "ipv4" | "ipv6";
+  /** Lower case; for "subdomains" the domain after `*.`; IPv6 without brackets. */
+  host: string;
+  ports: number[];
+  /** As given, for reports. */
+  text: string;
+}
+
+/** Without a port a pattern means the web's two. */
+export const DEFAULT_PORTS = [80, 443];
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+function validName(name: string): boolean {
+  return name.length <= 253 && name.split(".").every((l) => LABEL.test(l));
+}
+
+function parsePort(text: string, pattern: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new Error(`"${pattern}": the port must be 1..65535`);
+  return Number(text);
+}
+
+/** Host and port parts: `[v6]:port`, `v6` (no port: it has colons), `host:port`, `host`. */
+function split(text: string): { host: string; port: string | null } {
+  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracket) return { host: bracket[1]!, port: bracket[2] ?? null };
+  if (text.split(":").length > 2) return { host: text, port: null };
+  const i = text.lastIndexOf(":");
+  return i < 0 ? { host: text, port: null } : { host: text.slice(0, i), port: text.slice(i + 1) };
+}
+
+/** A pattern from its text; throws one line naming the pattern and what is wrong. */
+export function parseHostPattern(text: string): HostPattern {
+  const { host: raw, port } = split(text.trim());
+  const host = raw.toLowerCase().replace(/\.$/, "");
+  const ports = port === null ? [...DEFAULT_PORTS] : [parsePort(port, text)];
+  if (isIP(host) === 4) return { kind: "ipv4", host, ports, text };
+  if (isIP(host) === 6) return { kind: "ipv6", host, ports, text };
+  if (host.startsWith("*.")) {
+    const domain = host.slice(2);
+    if (!domain.includes(".") || !validName(domain)) throw new Error(`"${text}": *. must be followed by a domain with a dot, such as *.example.com`);
+    return { kind: "subdomains", host: domain, ports, text };
+  }
+  if (host === "" || host.includes("*") || !validName(host)) throw new Error(`"${text}": not a host name, *.domain or IP address (with an optional :port)`);
+  return { kind: "name", host, ports, text };
+}
+
+/** The first pattern that allows `host:port` (a name, or an address literal), or null. */
+export function matchPattern(patterns: readonly HostPattern[], host: string, port: number): HostPattern | null {
+  const h = host.toLowerCase().replace(/\.$/, "").replace(/^\[(.*)\]$/, "$1");
+  for (const p of patterns) {
+    if (!p.ports.includes(port)) continue;
+    if (p.kind === "subdomains" ? h.endsWith(`.${p.host}`) : h === p.host) return p;
+  }
+  return null;
+}
+
+export type AddressClass = "public" | "loopback" | "link-local" | "private" | "unique-local" | "unspecified" | "multicast" | "reserved";
+
+function v4(ip: string): number[] {
+  return ip.split(".").map(Number);
+}
+
+function classifyV4([a, b]: number[]): AddressClass {
+  if (a === 127) return "loopback";
+  if (a === 0) return "unspecified";
+  if (a === 169 && b === 254) return "link-local";
+  if (a === 10 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168) || (a === 100 && b! >= 64 && b! <= 127)) return "private";
+  if (a! >= 224 && a! <= 239) return "multicast";
+  if (a! >= 240) return "reserved";
+  return "public";
+}
+
+/** The 8 16-bit groups of an IPv6 address (:: expanded, a dotted IPv4 tail folded in). */
+function groups6(ip: string): number[] {
+  let text = ip;
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail) {
+    const [a, b, c, d] = v4(tail[1]!);
+    text = text.slice(0, tail.index) + `${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
+  }
+  const [head, rest] = text.split("::") as [string, string | undefined];
+  const h = head ? head.split(":") : [];
+  const r = rest ? rest.split(":") : [];
+  const fill = rest === undefined ? [] : Array(8 - h.length - r.length).fill("0");
+  return [...h, ...fill, ...r].map((g) => parseInt(g, 16));
+}
+
+function classifyV6(ip: string): AddressClass {
+  const g = groups6(ip);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return classifyV4([g[6]! >> 8, g[6]! & 0xff]); // ::ffff:a.b.c.d
+  if (g.every((x) => x === 0)) return "unspecified";
+  if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return "loopback";
+  if ((g[0]! & 0xffc0) === 0xfe80) return "link-local";
+  if ((g[0]! & 0xfe00) === 0xfc00) return "unique-local";
+  if ((g[0]! & 0xff00) === 0xff00) return "multicast";
+  return "public";
+}
+
+/** Which class an address literal is in; null when it is not one. */
+export function classifyAddress(ip: string): AddressClass | null {
+  const kind = isIP(ip);
+  return kind === 4 ? classifyV4(v4(ip)) : kind === 6 ? classifyV6(ip) : null;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** One line: the pattern that allowed it, or why not. */
+  reason: string;
+  /** The addresses the proxy may connect to (empty when refused). */
+  addresses: string[];
+}
+
+/**
+ * The decision for a request to `host:port` whose name resolved (on the host) to `resolved`;
+ * `own` are the host's own addresses. Allowed when a pattern allows the name or literal, and the
+ * addresses it leads to are public, unless a pattern names such an address literally.
+ */
+export function decide(patterns: readonly HostPattern[], host: string, port: number, resolved: readonly string[], own: readonly string[] = []): Decision {
+  const p = matchPattern(patterns, host, port);
+  if (!p) return { allowed: false, reason: `no --allow-host pattern allows ${host}:${port}`, addresses: [] };
+  const literal = (a: string) => patterns.some((q) => (q.kind === "ipv4" || q.kind === "ipv6") && q.host === a && q.ports.includes(port));
+  const ok: string[] = [];
+  const refused: string[] = [];
+  for (const a of resolved) {
+    const cls = classifyAddress(a) ?? "reserved";
+    const mine = own.includes(a);
+    if ((cls === "public" && !mine) || literal(a)) ok.push(a);
+    else refused.push(`${a} (${mine ? "this host's own address" : cls})`);
+  }
+  if (resolved.length === 0) return { allowed: false, reason: `${host} does not resolve`, addresses: [] };
+  if (ok.length === 0) return { allowed: false, reason: `${host} resolves to ${refused.join(", ")}, which only a pattern naming that address allows`, addresses: [] };
+  return { allowed: true, reason: `allowed by ${p.text}`, addresses: ok };
+}
