@@ -3,6 +3,7 @@
 // wrappers, our own BPF instead of libseccomp, raw keyctl instead of libkeyutils).
 // Ends with one line "N passed, N failed" and a non-zero exit on any failure.
 import { spawnSync } from "bun";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { ensureTestUser } from "../test/support/user.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -39,7 +40,15 @@ function collectFailures(step: string, output: string): void {
 function step(name: string, cmd: string[], extraEnv: Record<string, string> = {}): void {
   if (only.length && !only.some((o) => name.includes(o))) return;
   process.stderr.write(`\n=== ${name}\n`);
-  const r = spawnSync(cmd, { cwd: root, env: { ...env, ...extraEnv }, stdout: "inherit", stderr: "pipe" });
+  // Fixture bundles (test/support/bundle.ts) go here, outside the checkout, and go with it.
+  const bundles = mkdtempSync("/var/tmp/bsb-bundles-");
+  chmodSync(bundles, 0o755);
+  let r;
+  try {
+    r = spawnSync(cmd, { cwd: root, env: { ...env, BUN_SANDBOX_TEST_BUNDLES: bundles, ...extraEnv }, stdout: "inherit", stderr: "pipe" });
+  } finally {
+    rmSync(bundles, { recursive: true, force: true });
+  }
   const err = r.stderr.toString();
   process.stderr.write(err);
   collectFailures(name, err);

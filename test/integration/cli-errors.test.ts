@@ -136,16 +136,19 @@ describe("--doctor", () => {
 
 describe.skipIf(!IS_ROOT)("--map-subids errors", () => {
   test("a user without subordinate ranges gets a one-line error naming the file and the fix", () => {
+    // A user of this test's own, removed afterwards (one left by an older run is reused, then removed).
     const name = "sbtest-nosub";
-    if (run("root", ["id", "-u", name]).code !== 0) {
-      expect(run("root", ["useradd", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "--no-create-home", "--shell", "/bin/sh", name]).code).toBe(0);
+    if (run("root", ["id", "-u", name]).code !== 0) expect(run("root", ["useradd", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "--no-create-home", "--shell", "/bin/sh", name]).code).toBe(0);
+    try {
+      const uid = run("root", ["id", "-u", name]).stdout.trim();
+      const before = hostMounts();
+      const r = run("root", ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--", BIN, ...RO, "--map-subids", "true"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`sandbox: map subordinate ids: --map-subids: no range for ${name} in /etc/subuid; add one, e.g. usermod --add-subuids 100000-165535 ${name}`);
+      expect(hostMounts()).toBe(before);
+    } finally {
+      expect(run("root", ["userdel", name]).code).toBe(0);
     }
-    const uid = run("root", ["id", "-u", name]).stdout.trim();
-    const before = hostMounts();
-    const r = run("root", ["setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--", BIN, ...RO, "--map-subids", "true"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`sandbox: map subordinate ids: --map-subids: no range for ${name} in /etc/subuid; add one, e.g. usermod --add-subuids 100000-165535 ${name}`);
-    expect(hostMounts()).toBe(before);
   });
 
   test("without newuidmap/newgidmap it says which package to install", () => {

@@ -1,22 +1,13 @@
-// Builds test/fixtures/probe.ts into one CJS file (so it starts no pool threads) and runs it
-// as root or as the unprivileged test user under the single-thread variables.
-import { spawnSync } from "bun";
-import { BUN, ROOT, run, SINGLE_THREAD_ENV, type RunOptions, type Who } from "./run.ts";
+// Builds test/fixtures/probe.ts into one CJS file (so it starts no pool threads; see bundle.ts)
+// and runs it as root or as the unprivileged test user under the single-thread variables.
+import { BUN, run, SINGLE_THREAD_ENV, type RunOptions, type Who } from "./run.ts";
+import { bundle } from "./bundle.ts";
 
 export const PROBE_SRC = "test/fixtures/probe.ts";
-export const PROBE = `${ROOT}/dist/test/probe.cjs`;
 
-let built = false;
-
-/** Bundles the probe once per process (bun build --target=bun --format=cjs). */
+/** The bundled probe, built once per process. */
 export function buildProbe(): string {
-  if (built) return PROBE;
-  const r = spawnSync([BUN, "build", PROBE_SRC, "--target=bun", "--format=cjs", "--outfile=dist/test/probe.cjs"], {
-    cwd: ROOT, stdout: "pipe", stderr: "pipe",
-  });
-  if (r.exitCode !== 0) throw new Error(`bun build ${PROBE_SRC} failed (${r.exitCode}):\n${r.stdout.toString()}${r.stderr.toString()}`);
-  built = true;
-  return PROBE;
+  return bundle(PROBE_SRC);
 }
 
 /** argv that runs one probe check (after buildProbe()). */
@@ -57,7 +48,7 @@ export function parseProbe(r: { code: number; signal: string | null; stdout: str
 }
 
 /**
- * Runs `bun dist/test/probe.cjs CHECK ARGS...` as `who`, with the single-thread variables (and
+ * Runs `bun probe.cjs CHECK ARGS...` (the bundle) as `who`, with the single-thread variables (and
  * the fallback switches when the suite runs in that variant), and returns what it printed.
  */
 export function probe(who: Who, check: string, args: string[] = [], env: Record<string, string | undefined> = {}, opts: ProbeOptions = {}): ProbeResult {

@@ -21,25 +21,14 @@
 // Filters are loaded by root before the switch to `who`, without no_new_privs, as on those hosts.
 // The fixture needs the single-thread variables; the command inherits them (the CLI's shebang
 // sets the same ones).
-import { spawnSync } from "bun";
-import { BUN, envFor, ids, ROOT, run, SINGLE_THREAD_ENV, type RunOptions, type RunResult, type Who } from "./run.ts";
+import { BUN, envFor, ids, run, SINGLE_THREAD_ENV, type RunOptions, type RunResult, type Who } from "./run.ts";
+import { bundle } from "./bundle.ts";
 
 export type Refusal = "no-room" | "apparmor" | "docker";
 export const REFUSALS: Refusal[] = ["no-room", "apparmor", "docker"];
 
 const SRC = "test/fixtures/refuse.ts";
-export const REFUSE = `${ROOT}/dist/test/refuse.cjs`;
-
-let built = false;
-
-/** Bundles the fixture once per process: an ESM import of a local file would start pool threads. */
-function buildRefuse(): string {
-  if (built) return REFUSE;
-  const r = spawnSync([BUN, "build", SRC, "--target=bun", "--format=cjs", `--outfile=${REFUSE}`], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`bun build ${SRC} failed (${r.exitCode}):\n${r.stdout.toString()}${r.stderr.toString()}`);
-  built = true;
-  return REFUSE;
-}
+const buildRefuse = () => bundle(SRC);
 
 /** argv (spawned as root) that runs `argv` as `who` under `refusal`; the fixture switches identity itself. */
 export function underRefusal(refusal: Refusal, who: Who, argv: string[]): string[] {
