@@ -6,6 +6,7 @@ import { mount, pivotRoot, umount2 } from "../sys/mount.ts";
 import { chdir, chroot } from "../sys/process.ts";
 import { MS, UMOUNT } from "../sys/flags.ts";
 import { SysError } from "../sys/error.ts";
+import { Errno } from "../sys/errno.ts";
 
 const CANDIDATES = ["/tmp", "/run", "/var/tmp", "/mnt"];
 
@@ -56,8 +57,23 @@ export function enterWorkspace(): Workspace {
 /** Makes the new root the root and detaches the workspace and the old root below it. */
 export function leaveWorkspace(ws: Workspace): void {
   chdir(ws.newroot);
-  pivotRoot(".", ".");
-  umount2(".", UMOUNT.DETACH);
+  let pivoted = false;
+  if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT !== "1") {
+    try {
+      pivotRoot(".", ".");
+      pivoted = true;
+    } catch (e) {
+      if (!(e instanceof SysError) || e.errno !== Errno.EINVAL) throw e;
+    }
+  }
+  if (pivoted) umount2(".", UMOUNT.DETACH);
+  else {
+    // Refused here too (an initramfs): the old root's bind goes first (the new root's binds hold
+    // what they need), then the new root moves over the workspace, whose empty tmpfs stays below.
+    umount2(ws.oldroot, UMOUNT.DETACH);
+    mount(".", "/", null, MS.MOVE);
+    chroot(".");
+  }
   // A fresh peer group: mounts made inside propagate inside, never back to the host.
   mount(null, ".", null, MS.SHARED | MS.REC);
   chdir("/");
