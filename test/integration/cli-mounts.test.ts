@@ -27,8 +27,20 @@ describe.each(WHO)("as %s", (who) => {
   });
 
   test("--dir leaves an existing directory untouched", () => {
-    const r = sandbox(who, [...BASE, "--tmpfs", "/mnt/w", "--dir", "/mnt/w/d", "--write", "keep", "/mnt/w/mnt/d/f", "--dir", "/mnt/w/d", "cat", "/mnt/w/mnt/d/f"]);
-    expect(r.stdout).toBe("keep");
+    // The directory and its file come from a writable bind, which runs before the --dir below it
+    // (parents first), so a --dir that emptied, replaced or remade it would show here and on the host.
+    const t = tempDir(who);
+    try {
+      mkdirSync(`${t.path}/d`, { mode: 0o750 });
+      writeFileSync(`${t.path}/d/f`, "keep");
+      t.own();
+      const r = sandbox(who, [...BASE, "--bind", t.path, "/mnt/w", "--dir", "/mnt/w/d", "--debug", "sh", "-c", "cat /mnt/w/d/f; stat -c ' %a' /mnt/w/d"]);
+      expect(r.stderr.split("\n").filter((l) => l.includes("/mnt/w"))).toEqual([`sandbox: bind ${t.path} -> /mnt/w (rw)`, "sandbox: dir /mnt/w/d (mode=0755)"]);
+      expect([r.code, r.stdout]).toEqual([0, "keep 750\n"]);
+      expect(readFileSync(`${t.path}/d/f`, "utf8")).toBe("keep");
+    } finally {
+      t.cleanup();
+    }
   });
 
   test("--dev: the device nodes, symlinks, shm, a private devpts and no host devices beyond those", () => {
