@@ -37,8 +37,15 @@ afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-/** No existing component of root+rel is a symlink (the result never leads out of root). */
+/**
+ * `rel` is absolute and normal (no ".", "..", or empty components), and no existing component of
+ * root+rel is a symlink: joined to root it never leads out. Once a component is missing the rest
+ * cannot exist, since a normal path cannot climb back out of a missing directory.
+ */
 function staysInside(rel: string): void {
+  if (!rel.startsWith("/") || rel.split("/").slice(1).some((c, i, all) => c === "." || c === ".." || (c === "" && !(all.length === 1 && i === 0)))) {
+    throw new Error(`${rel}: not an absolute normal path`);
+  }
   let cur = root;
   for (const c of splitPath(rel)) {
     cur = `${cur}/${c}`;
@@ -118,8 +125,16 @@ describe("walkInRoot", () => {
   });
 
   test("symlink target with '..' after a missing component stays inside root", () => {
+    // /weird -> missing/../link-to-etc: the '..' takes away the missing component, the link then
+    // leads to <root>/etc.
     const r = walkInRoot(root, "/weird/passwd");
     staysInside(r);
+    expect(r).toBe("/etc/passwd");
+  });
+
+  test("staysInside itself refuses what would lead out (it is what the cases above rely on)", () => {
+    for (const bad of ["/missing/../link-to-etc/x", "/link-to-etc/passwd", "relative", "/a/./b", "/a//b"]) expect(() => staysInside(bad)).toThrow();
+    for (const ok of ["/", "/etc/passwd", "/missing/x/y"]) expect(() => staysInside(ok)).not.toThrow();
   });
 });
 
