@@ -204,6 +204,26 @@ describe.each(WHO)("as %s", (who) => {
     }
   });
 
+  test("--overlay escapes \\ , and : in the upper and work directories too, through the kernel", () => {
+    const t = tempDir(who);
+    try {
+      const [lower, upper, work] = ["lo,w:er\\1", "up,p:er\\2", "wo,r:k\\3"].map((d) => `${t.path}/${d}`) as [string, string, string];
+      for (const d of [lower, upper, work]) mkdirSync(d);
+      writeFileSync(`${lower}/f`, "from lower");
+      t.own();
+      const r = sandbox(who, [...BASE, "--overlay-lowerdir", lower, "--overlay-upperdir", upper, "--overlay-workdir", work, "--overlay", "/mnt/o",
+        "sh", "-c", "cat /mnt/o/f; echo; echo written > /mnt/o/g; grep ' /mnt/o .* - overlay ' /proc/self/mountinfo"]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      const [first, mountLine] = r.stdout.split("\n");
+      expect(first).toBe("from lower");
+      // The kernel took each option whole: the write landed in the upper directory named.
+      expect(readFileSync(`${upper}/g`, "utf8")).toBe("written\n");
+      expect(mountLine).toContain("upperdir=");
+    } finally {
+      t.cleanup();
+    }
+  });
+
   test("a missing overlay directory is a one-line error and nothing is left behind", () => {
     const before = hostMounts();
     const r = sandbox(who, [...BASE, "--overlay-lowerdir", "/no/such/lower", "--overlay-upperdir", "tmpfs", "--overlay", "/mnt/o", "true"]);
