@@ -197,7 +197,9 @@ export function watchFrom(limits: Limits, child: number, keepToo: number[], opts
     if (status !== null) {
       killTree(opts.procFd);
       while (reap());
-      return status;
+      // A limit hit ends the sandbox by SIGKILL, even where the command's own process ended
+      // first (its kill raced its exit): what the report says is what the status says.
+      return hit === null ? status : SIG.KILL;
     }
     if (hit === null) {
       hit = overLimit(opts.kernelCountsPids ? { ...limits, pids: null } : limits, sample(opts.procFd, opts.ours ?? null), performance.now() - start, reapedCpuMs);
