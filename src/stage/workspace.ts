@@ -6,7 +6,6 @@ import { mount, pivotRoot, umount2 } from "../sys/mount.ts";
 import { chdir, chroot } from "../sys/process.ts";
 import { MS, UMOUNT } from "../sys/flags.ts";
 import { SysError } from "../sys/error.ts";
-import { Errno } from "../sys/errno.ts";
 
 const CANDIDATES = ["/tmp", "/run", "/var/tmp", "/mnt"];
 
@@ -23,6 +22,22 @@ function pickMountPoint(): string {
   throw new Error(`no directory to hold the setup workspace (tried ${CANDIDATES.join(", ")}); create /tmp`);
 }
 
+/**
+ * pivot_root(".", putOld); false where the kernel refuses it (EINVAL where / is not a mount
+ * point, as in an initramfs; the fallback then says what else is wrong) or
+ * BUN_SANDBOX_NO_PIVOT_ROOT=1 plays that.
+ */
+function tryPivot(putOld: string): boolean {
+  if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT === "1") return false;
+  try {
+    pivotRoot(".", putOld);
+    return true;
+  } catch (e) {
+    if (e instanceof SysError) return false;
+    throw e;
+  }
+}
+
 export function enterWorkspace(): Workspace {
   const at = pickMountPoint();
   mount("tmpfs", at, "tmpfs", MS.NOSUID | MS.NODEV, "mode=0755");
@@ -31,16 +46,7 @@ export function enterWorkspace(): Workspace {
   mkdir("oldroot", 0o755);
   mkdir("scratch", 0o700);
   mount("newroot", "newroot", null, MS.BIND | MS.REC);
-  let pivoted = false;
-  if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT !== "1") {
-    try {
-      pivotRoot(".", "oldroot");
-      pivoted = true;
-    } catch (e) {
-      if (!(e instanceof SysError)) throw e;
-    }
-  }
-  if (!pivoted) {
+  if (!tryPivot("oldroot")) {
     // pivot_root refuses when / is not a mount point (an initramfs): move the workspace over
     // the root instead, keeping a recursive bind of the old root as the source of mounts.
     mount("/", "oldroot", null, MS.BIND | MS.REC);
@@ -57,16 +63,7 @@ export function enterWorkspace(): Workspace {
 /** Makes the new root the root and detaches the workspace and the old root below it. */
 export function leaveWorkspace(ws: Workspace): void {
   chdir(ws.newroot);
-  let pivoted = false;
-  if (process.env.BUN_SANDBOX_NO_PIVOT_ROOT !== "1") {
-    try {
-      pivotRoot(".", ".");
-      pivoted = true;
-    } catch (e) {
-      if (!(e instanceof SysError) || e.errno !== Errno.EINVAL) throw e;
-    }
-  }
-  if (pivoted) umount2(".", UMOUNT.DETACH);
+  if (tryPivot(".")) umount2(".", UMOUNT.DETACH);
   else {
     // Refused here too (an initramfs): the old root's bind goes first (the new root's binds hold
     // what they need), then the new root moves over the workspace, whose empty tmpfs stays below.
