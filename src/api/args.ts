@@ -105,6 +105,7 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
   for (const [k, opt] of flags) if (plan[k]) args.push(opt);
   for (const c of plan.capChanges) args.push(c.add ? "--cap-add" : "--cap-drop", c.cap);
   args.push(...limitArgs(plan));
+  for (const h of plan.allowHosts) args.push("--allow-host", h);
   for (const [k, v] of env.setenv) args.push("--setenv", k, v);
   for (const k of env.unsetenv) args.push("--unsetenv", k);
   if (env.chdir !== null) args.push("--chdir", env.chdir);

@@ -13,6 +13,7 @@ import { spawnSyncJob } from "./sync.ts";
 import { planToArgs } from "./args.ts";
 import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 import { noLimits, type Limits } from "../plan/limits.ts";
+import { parseHostPattern, proxyEnv } from "../plan/network.ts";
 import type { RlimitName } from "../sys/rlimit.ts";
 import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
 
@@ -45,6 +46,7 @@ interface State {
   seal: boolean | null;
   confinement: Confinement;
   limits: Limits;
+  allowHosts: readonly string[];
   capChanges: readonly CapChange[];
 }
 
@@ -162,7 +164,7 @@ export class Sandbox {
     checkOptions("sandbox", options, ["warm"], ["confinement"]);
     return new Sandbox({
       ops: [], dirModes: { modes: [] }, flags, hostname: null, setenv: [], unsetenv: [], chdir: null, env: null, onStatus: null,
-      warm: options.warm ?? true, seal: true, capChanges: [], confinement: confinementOf(options, "namespaces"), limits: noLimits(),
+      warm: options.warm ?? true, seal: true, capChanges: [], confinement: confinementOf(options, "namespaces"), limits: noLimits(), allowHosts: [],
     });
   }
 
@@ -175,7 +177,7 @@ export class Sandbox {
     return new Sandbox({
       ops: plan.ops.filter((op) => op.kind !== "dirmodes").map((op) => structuredClone(op)), dirModes, flags, hostname: plan.hostname, setenv: [], unsetenv: [],
       chdir: plan.cwd, env: { ...plan.env }, onStatus: null, warm: options.warm ?? true, seal: plan.seal,
-      capChanges: plan.capChanges.map((c) => ({ ...c })), confinement: confinementOf(options, plan.confinement), limits: structuredClone(plan.limits),
+      capChanges: plan.capChanges.map((c) => ({ ...c })), confinement: confinementOf(options, plan.confinement), limits: structuredClone(plan.limits), allowHosts: [...plan.allowHosts],
     });
   }
 
@@ -469,6 +471,23 @@ export class Sandbox {
     return this.with({ limits: next });
   }
 
+  /**
+   * Only these hosts are reachable, through an HTTP and a SOCKS5 proxy of ours outside the
+   * sandbox (patterns: "registry.npmjs.org", "*.example.com", "127.0.0.1:3000", "[::1]:8080";
+   * without a port, 80 and 443). Implies unshareNet(); the command's environment points its tools
+   * at the proxies; each decision reaches onStatus as { type: "network", ... }.
+   */
+  allowHosts(...patterns: string[]): Sandbox {
+    for (const p of patterns) {
+      try {
+        parseHostPattern(p);
+      } catch (e) {
+        throw new PlanError("allowHosts()", (e as Error).message);
+      }
+    }
+    return this.with({ allowHosts: [...this.s.allowHosts, ...patterns] }).flag("unshareNet");
+  }
+
   /** Called with the sandbox's host pid and namespace ids once it runs, and with its exit status. */
   onStatus(fn: (status: SandboxStatus) => void): Sandbox {
     return this.with({ onStatus: fn });
@@ -484,8 +503,12 @@ export class Sandbox {
     const plan: Plan = {
       ...emptyPlan(), ...this.s.flags, argv: [...cmd], env, cwd: options.cwd !== undefined ? abs(options.cwd) : (this.s.chdir ?? "/"),
       ops: this.s.ops.map((op) => structuredClone(op)), hostname: this.s.hostname, seal: this.s.seal,
-      capChanges: this.s.capChanges.map((c) => ({ ...c })), confinement: this.s.confinement, limits: structuredClone(this.s.limits),
+      capChanges: this.s.capChanges.map((c) => ({ ...c })), confinement: this.s.confinement, limits: structuredClone(this.s.limits), allowHosts: [...this.s.allowHosts],
     };
+    if (plan.allowHosts.length) {
+      plan.unshareNet = true;
+      for (const [k, v] of Object.entries(proxyEnv())) if (!this.s.setenv.some(([n]) => n === k) && !this.s.unsetenv.includes(k)) plan.env[k] = v;
+    }
     const dm = this.s.dirModes;
     if (dm.modes.length > 0 || dm.outputDir !== undefined || dm.tmpfsSize !== undefined || dm.tmpfsNuma !== undefined) {
       plan.ops.unshift({ kind: "dirmodes", ...structuredClone(dm), modes: dm.modes.map((m) => ({ ...m })) });

@@ -337,6 +337,8 @@ export class StatusTracker {
     } else if (ev.event === "exit") {
       this.waitStatus = ev.status;
       this.usage = ev.usage;
+    } else if (ev.event === "network") {
+      this.onStatus?.({ type: "network", host: ev.host, port: ev.port, allowed: ev.allowed, reason: ev.reason });
     } else if (ev.event === "limit") {
       this.limit ??= ev.limit;
     } else if (ev.event === "stubs") {

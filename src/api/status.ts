@@ -77,6 +77,9 @@ export function parseStatusLine(line: string): ReadStatus {
       const usage = rawUsage(o.usage);
       return usage ? { event: "exit", status: o.status, usage } : missing("a valid usage");
     }
+    case "network":
+      if (typeof o.host !== "string" || !isInt(o.port, 0, 65535) || typeof o.allowed !== "boolean" || typeof o.reason !== "string") return missing("host, port, allowed and reason");
+      return { event: "network", host: o.host, port: o.port, allowed: o.allowed, reason: o.reason };
     case "limit":
       return LIMIT_NAMES.includes(o.limit as LimitName) ? { event: "limit", limit: o.limit as LimitName } : missing("a known limit");
     case "stubs": {

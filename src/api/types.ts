@@ -67,7 +67,9 @@ export interface SandboxSyncResult {
 export type SandboxStatus =
   /** `confinement`: what confines the command (with `auto`, what was chosen). */
   | { type: "started"; pid: number; namespaces: Record<string, string>; confinement: "namespaces" | "landlock" }
-  | { type: "exited"; pid: number; exitCode: number | null; signalCode: NodeJS.Signals | null };
+  | { type: "exited"; pid: number; exitCode: number | null; signalCode: NodeJS.Signals | null }
+  /** A connection through the proxies of allowHosts(): where to, and whether the policy let it. */
+  | { type: "network"; host: string; port: number; allowed: boolean; reason: string };
 
 /** A sandbox that could not be set up or whose command could not be run. */
 export class SandboxError extends Error {

@@ -10,6 +10,7 @@ import { checkNumaNodes, checkTmpfsSize, DIR_MODE_OPTIONS } from "../plan/ops/di
 import { capName } from "../plan/caps.ts";
 import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 import { parseBytes, parseRlimit, parseSeconds } from "../plan/limits.ts";
+import { parseHostPattern, proxyEnv } from "../plan/network.ts";
 
 /** Bad command line: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -48,7 +49,7 @@ const ARITY: Record<string, number> = {
   "--same-dir": 0, "--become-root": 0, "--map-subids": 0, "--suppress-chown": 0, "--suppress-sync": 0,
   "--unshare-net": 0, "--unshare-ipc": 0, "--suspend": 0, "--pack-fds": 0, "--debug": 0,
   "--new-session-keyring": 0, "--confinement": 1,
-  "--memlimit": 1, "--timelimit": 1, "--walltimelimit": 1, "--pidlimit": 1, "--rlimit": 1, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
+  "--allow-host": 1, "--memlimit": 1, "--timelimit": 1, "--walltimelimit": 1, "--pidlimit": 1, "--rlimit": 1, "--seal": 0, "--no-seal": 0, "--harden": 0, "--disable-userns": 0, "--cap-add": 1, "--cap-drop": 1,
   // From hakurei's container operations (bubblewrap's names where it has one):
   "--remount-ro": 1, "--remount": 2, "--size": 1, "--perms": 1, "--mqueue": 1, "--copy-symlink": 2,
   "--ro-bind-data": 2, "--bind-data": 2, "--chmod": 2,
@@ -66,7 +67,7 @@ const ARG_NAMES: Record<string, string> = {
   "--copy-symlink": "HOSTLINK DST", "--ro-bind-data": "FD DST", "--bind-data": "FD DST", "--chmod": "OCTAL PATH",
   "--hidden-dir": "DIR", "--read-only-dir": "DIR", "--overlay-dir": "DIR", "--full-access-dir": "DIR",
   "--tmpfs-size": "SIZE", "--tmpfs-numa": "NODES", "--output-dir": "DIR", "--confinement": "MODE",
-  "--memlimit": "BYTES", "--timelimit": "SECONDS", "--walltimelimit": "SECONDS", "--pidlimit": "N", "--rlimit": "NAME=SOFT[:HARD]",
+  "--allow-host": "PATTERN", "--memlimit": "BYTES", "--timelimit": "SECONDS", "--walltimelimit": "SECONDS", "--pidlimit": "N", "--rlimit": "NAME=SOFT[:HARD]",
 };
 
 // Options that take a preceding --perms (the mode of what they create) or --size.
@@ -254,6 +255,15 @@ export function parseArgs(input: ParseInput): ParseResult {
         if (!CONFINEMENTS.includes(a as Confinement)) throw new UsageError(`--confinement: unknown mode ${JSON.stringify(a)}; give ${CONFINEMENTS.join(", ")}`);
         plan.confinement = a as Confinement;
         break;
+      case "--allow-host":
+        try {
+          parseHostPattern(a);
+        } catch (e) {
+          throw new UsageError(`--allow-host: ${(e as Error).message}`);
+        }
+        plan.allowHosts.push(a);
+        plan.unshareNet = true;
+        break;
       case "--memlimit": case "--timelimit": case "--walltimelimit": case "--pidlimit": case "--rlimit":
         parseLimit(plan, arg, a);
         break;
@@ -322,7 +332,7 @@ export function parseArgs(input: ParseInput): ParseResult {
   if (lower.length > 0 || upper !== null || work !== null) {
     throw new UsageError("--overlay-lowerdir/--overlay-upperdir/--overlay-workdir given without a following --overlay DST");
   }
-  const env: Record<string, string> = { ...input.env };
+  const env: Record<string, string> = { ...input.env, ...(plan.allowHosts.length ? proxyEnv() : {}) };
   for (const [k, v] of setenv) env[k] = v;
   for (const k of unsetenv) delete env[k];
   plan.argv = i < argv.length ? argv.slice(i) : ["bash"];
@@ -457,6 +467,9 @@ namespaces of the running process PID instead, in its root and working directory
      --confinement MODE           namespaces (the default), landlock (no namespaces: Landlock,
                                   seccomp and no_new_privs confine the command on the host's
                                   root), or auto (namespaces where this host allows them)
+     --allow-host PATTERN         Only this host (name, *.domain or address, :port; 80 and 443
+                                  without one) is reachable, through HTTP and SOCKS5 proxies of
+                                  ours outside the sandbox; implies --unshare-net; repeatable
      --memlimit BYTES             Memory (resident, all of the sandbox's processes); k, m, g
      --timelimit SECONDS          CPU time, summed over the sandbox's processes
      --walltimelimit SECONDS      Wall time from the start of the command

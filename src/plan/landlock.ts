@@ -181,6 +181,7 @@ function refuseNamespaceFlags(plan: Plan): void {
   if (plan.unsharePid) refuse("a PID namespace (unsharePid())");
   if (plan.unshareUts || plan.hostname !== null) refuse("a UTS namespace (unshareUts(), hostname())");
   if (plan.unshareCgroup) refuse("a cgroup namespace (unshareCgroup())");
+  if (plan.allowHosts.length) refuse("--allow-host (its proxies listen in a network namespace of the sandbox)");
 }
 
 /**

@@ -1,6 +1,7 @@
 // The network policy of a sandbox as pure data: host patterns (--allow-host, allowHosts()), the
 // address classes a proxy refuses unless a pattern names the address itself, and the decision
-// for one connection. No sockets here; the proxies that apply it are not built yet.
+// for one connection, and the environment that points the command's tools at the proxies. No
+// sockets here: src/stage/proxy.ts and src/proxy/server.ts apply it.
 import { isIP } from "node:net";
 
 /** One allowed target: a host name, `*.domain` (subdomains only) or an IP literal, with ports. */
@@ -133,9 +134,32 @@ export function decide(patterns: readonly HostPattern[], host: string, port: num
     const cls = classifyAddress(a) ?? "reserved";
     const mine = own.includes(a);
     if ((cls === "public" && !mine) || literal(a)) ok.push(a);
-    else refused.push(`${a} (${mine ? "this host's own address" : cls})`);
+    else refused.push(`${a} (${cls !== "public" ? cls : "this host's own address"})`);
   }
   if (resolved.length === 0) return { allowed: false, reason: `${host} does not resolve`, addresses: [] };
   if (ok.length === 0) return { allowed: false, reason: `${host} resolves to ${refused.join(", ")}, which only a pattern naming that address allows`, addresses: [] };
   return { allowed: true, reason: `allowed by ${p.text}`, addresses: ok };
+}
+
+/** The proxies' ports on 127.0.0.1 in the sandbox's own network namespace. */
+export const PROXY_PORTS = { http: 3128, socks: 1080 } as const;
+
+/**
+ * The variables that point common tools at the proxies: the HTTP ones (curl, git, pip, Bun, most
+ * HTTP clients; both cases), ALL_PROXY for SOCKS (curl, git), npm's and yarn's own names.
+ */
+export function proxyEnv(): Record<string, string> {
+  const http = `http://127.0.0.1:${PROXY_PORTS.http}`;
+  const socks = `socks5h://127.0.0.1:${PROXY_PORTS.socks}`;
+  const env: Record<string, string> = {};
+  for (const k of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[k] = http;
+  // Empty, so no target goes direct (there is no route): 127.0.0.1 in the sandbox is its own
+  // loopback, and a caller's NO_PROXY would only make those hosts fail.
+  for (const k of ["NO_PROXY", "no_proxy"]) env[k] = "";
+  for (const k of ["ALL_PROXY", "all_proxy"]) env[k] = socks;
+  Object.assign(env, {
+    npm_config_proxy: http, npm_config_https_proxy: http, YARN_HTTP_PROXY: http, YARN_HTTPS_PROXY: http,
+    PIP_PROXY: http,
+  });
+  return env;
 }

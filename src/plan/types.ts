@@ -186,6 +186,8 @@ export interface Plan {
   confinement: "namespaces" | "landlock" | "auto";
   /** Memory, CPU time, wall time, processes and rlimits (see src/plan/limits.ts). */
   limits: Limits;
+  /** --allow-host patterns: only these are reachable, through proxies of ours (needs unshareNet). */
+  allowHosts: string[];
 }
 
 /** One --cap-add or --cap-drop: a capability's name ("sys_admin") or "all". */
@@ -201,6 +203,6 @@ export function emptyPlan(): Plan {
     unshareUts: false, unshareCgroup: false, hostname: null, suppressChown: false,
     suppressSync: false, newSessionKeyring: false, newSession: false, dieWithParent: false,
     packFds: false, suspend: false, debug: false, fds: [], seal: null, harden: false, disableUserns: false, capChanges: [], confinement: "namespaces",
-    limits: noLimits(),
+    limits: noLimits(), allowHosts: [],
   };
 }

@@ -7,6 +7,7 @@ import { normalizeAbsolute } from "./paths.ts";
 import { capName } from "./caps.ts";
 import { CONFINEMENTS } from "./landlock.ts";
 import { validateLimits } from "./limits.ts";
+import { parseHostPattern } from "./network.ts";
 
 const BOOL_FIELDS = [
   "becomeRoot", "mapSubids", "unshareNet", "unshareIpc", "unsharePid", "unshareUts", "unshareCgroup",
@@ -50,6 +51,7 @@ export function validatePlan(plan: Plan, opts: ValidateOptions = {}): Plan {
   if (plan.seal !== null) requireBool("seal", plan.seal);
   validateCapChanges(plan);
   validateLimits(plan.limits);
+  validateAllowHosts(plan);
   if (!CONFINEMENTS.includes(plan.confinement)) throw new PlanError("confinement", `must be one of ${CONFINEMENTS.join(", ")}`);
   if (!Array.isArray(plan.fds) || plan.fds.some((fd) => !Number.isInteger(fd) || fd < 3)) {
     throw new PlanError("fds", "must be a list of fd numbers above 2 (stdio is always passed)");
@@ -78,4 +80,18 @@ function validateCapChanges(plan: Plan): void {
     }
     if (c.add && plan.harden) throw new PlanError(`capChanges[${i}]`, "--harden gives the command no capabilities; --cap-add cannot widen that (drop --harden, or the --cap-add)");
   });
+}
+
+/** Each pattern parses; a policy needs the network namespace its proxies listen in. */
+function validateAllowHosts(plan: Plan): void {
+  if (!Array.isArray(plan.allowHosts)) throw new PlanError("allowHosts", "must be a list of host patterns");
+  plan.allowHosts.forEach((p, i) => {
+    try {
+      parseHostPattern(requireString(`allowHosts[${i}]`, p));
+    } catch (e) {
+      if (e instanceof PlanError) throw e;
+      throw new PlanError(`allowHosts[${i}]`, (e as Error).message);
+    }
+  });
+  if (plan.allowHosts.length && !plan.unshareNet) throw new PlanError("allowHosts", "needs a network namespace: set unshareNet (the CLI's --allow-host and the library's allowHosts() do)");
 }

@@ -26,6 +26,7 @@ import { explainMountRefusal, explainNamespaceError } from "./explain.ts";
 import { trace } from "../sys/trace.ts";
 import { namespaceFlags } from "./namespaces.ts";
 import { runLandlock } from "./landlock.ts";
+import { sendListeners, startProxy } from "./proxy.ts";
 import { applyRlimits, kernelCountsPids, watchFrom, watchLimits } from "./limits.ts";
 import { watched } from "../plan/limits.ts";
 import { probeNamespaces } from "./probe.ts";
@@ -93,6 +94,8 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
       throw new SetupError("map subordinate ids", e);
     }
   }
+  // The proxies of --allow-host start before unshare: they stay in the host's namespaces.
+  const proxyChannel = plan.allowHosts.length ? startProxy(plan, rt.statusFd) : -1;
   debug(`unshare(${formatNamespaces(flags)})${sealed ? `, sealed with unshare(${formatNamespaces(CLONE.NEWUSER | CLONE.NEWNS | (all & SEAL_NAMESPACES))})` : ""}`);
   try {
     unshare(flags);
@@ -157,7 +160,7 @@ function runNamespaces(plan: Plan, rt: StageRuntime): never {
   const seal: SealSpec | null = sealed
     ? { maps: commandMaps(identity, uid, gid, subids, hostIds), selfWritable: selfWritable(identity, subids), namespaces: all & SEAL_NAMESPACES, hostname: plan.hostname, caps, procFd }
     : null;
-  const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd }, ownUserns: userns || sealed, pidns: (flags & CLONE.NEWPID) !== 0 };
+  const start: CommandStart = { plan, seal, procFd, exec: { umask: callerUmask, suppressChown, statusFd: rt.statusFd }, ownUserns: userns || sealed, pidns: (flags & CLONE.NEWPID) !== 0, proxyChannel };
   // With an output directory something must outlive the command to copy its files: this process.
   const output = dirModes && dirModes.outFd >= 0 ? dirModes : null;
   if (flags & CLONE.NEWPID) {
@@ -191,6 +194,8 @@ interface CommandStart {
   exec: ExecOptions;
   /** The command runs in a user namespace of ours (RLIMIT_NPROC counts only the sandbox there). */
   ownUserns: boolean;
+  /** --allow-host: where the proxies' listening sockets go, once the command's network namespace exists; or -1. */
+  proxyChannel: number;
   pidns: boolean;
 }
 
@@ -200,6 +205,8 @@ function startCommand(s: CommandStart): never {
     if (s.procFd < 0) throw new SetupError("seal", "the host has no /proc to write the command's id maps through; mount /proc, or use --no-seal");
     sealInPlace(s.seal);
   }
+  // The command's network namespace exists now (sealed, the seal made it).
+  if (s.proxyChannel >= 0) sendListeners(s.proxyChannel);
   // Limits to watch: this process forks, watches, and ends as the command does; the child goes on.
   // With a PID namespace the relay outside it watches.
   if (!s.pidns) watchLimits(s.plan, { procFd: s.procFd, statusFd: s.exec.statusFd, kernelCountsPids: kernelCountsPids(s.ownUserns) });

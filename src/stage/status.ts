@@ -19,7 +19,8 @@ export type StatusEvent =
   | { event: "error"; message: string; errno: number | null; exitCode: number }
   | { event: "exit"; status: number; usage?: RawUsage }
   | { event: "stubs"; stubs: Stub[] }
-  | { event: "limit"; limit: LimitName };
+  | { event: "limit"; limit: LimitName }
+  | { event: "network"; host: string; port: number; allowed: boolean; reason: string };
 
 /** The stubs in events of at most ~3000 bytes each (one write each stays atomic). */
 export function writeStubs(fd: number, stubs: readonly Stub[]): void {

@@ -74,7 +74,7 @@ const HIGH_FD = 1000;
 export function workerKey(plan: Plan): WorkerKey | null {
   const forked =
     plan.unsharePid || plan.mapSubids || plan.newSessionKeyring || plan.packFds || plan.suspend || plan.debug ||
-    plan.seal === false || plan.confinement === "landlock" || anyLimit(plan.limits) || plan.fds.some((fd) => fd >= HIGH_FD) ||
+    plan.seal === false || plan.confinement === "landlock" || anyLimit(plan.limits) || plan.allowHosts.length > 0 || plan.fds.some((fd) => fd >= HIGH_FD) ||
     plan.ops.some((op) => op.kind === "dirmodes" || op.kind === "mqueue" || (op.kind === "dev" && op.mqueue === true));
   if (forked || !chainSupported()) return null;
   return { kind: needsUserNamespace(plan.becomeRoot) ? "userns" : "host" };

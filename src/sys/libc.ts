@@ -51,6 +51,8 @@ const symbols = {
   umask: { args: [T.u32], returns: T.u32 },
   isatty: { args: [T.i32], returns: T.i32 },
   socket: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
+  bind: { args: [T.i32, T.ptr, T.u32], returns: T.i32 },
+  listen: { args: [T.i32, T.i32], returns: T.i32 },
   socketpair: { args: [T.i32, T.i32, T.i32, T.ptr], returns: T.i32 },
   sendmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },
   recvmsg: { args: [T.i32, T.ptr, T.i32], returns: T.i64_fast },

@@ -1,5 +1,5 @@
-// The one piece of networking setup we need: bring the loopback interface up in a new
-// network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS on an AF_INET datagram socket).
+// Networking setup: bring the loopback interface up in a new network namespace (SIOCGIFFLAGS /
+// SIOCSIFFLAGS on an AF_INET datagram socket), and listening TCP sockets on 127.0.0.1 there.
 import { check, libc } from "./libc.ts";
 import { closeQuiet } from "./fd.ts";
 import { SysError } from "./error.ts";
@@ -19,6 +19,27 @@ export function ifreq(name: string, flags = 0): Uint8Array {
   ifr.set(Buffer.from(name), 0);
   new DataView(ifr.buffer).setInt16(16, flags, true);
   return ifr;
+}
+
+const SOCK_STREAM = 1;
+
+/** A TCP socket listening on 127.0.0.1:`port` in this network namespace (close-on-exec). */
+export function listenLoopback(port: number, backlog = 128): number {
+  const fd = check(libc.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_INET");
+  try {
+    // struct sockaddr_in { sa_family_t family; in_port_t port (big-endian); struct in_addr addr; char zero[8]; }
+    const sa = new Uint8Array(16);
+    const dv = new DataView(sa.buffer);
+    dv.setUint16(0, AF_INET, true);
+    dv.setUint16(2, port, false);
+    sa.set([127, 0, 0, 1], 4);
+    check(libc.bind(fd, sa, 16), "bind", `127.0.0.1:${port}`);
+    check(libc.listen(fd, backlog), "listen", `127.0.0.1:${port}`);
+    return fd;
+  } catch (e) {
+    closeQuiet(fd);
+    throw e;
+  }
 }
 
 export function interfaceUp(name = "lo"): void {

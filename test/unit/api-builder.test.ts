@@ -426,6 +426,17 @@ describe("toArgs", () => {
     expect(sandbox().unsealed().toArgs(["ls"])).toEqual(["--no-seal", "--", "ls"]);
   });
 
+  test("allowHosts(): the patterns, a network namespace, the proxy variables (setenv wins); the CLI's --allow-host back", () => {
+    const s = sandbox().allowHosts("registry.npmjs.org", "127.0.0.1:3000").setenv("NO_PROXY", "mine");
+    const plan = s.toPlan(["id"], { env: {} });
+    expect([plan.allowHosts, plan.unshareNet, plan.env.HTTPS_PROXY, plan.env.ALL_PROXY, plan.env.NO_PROXY]).toEqual([
+      ["registry.npmjs.org", "127.0.0.1:3000"], true, "http://127.0.0.1:3128", "socks5h://127.0.0.1:1080", "mine",
+    ]);
+    expect(s.toArgs(["id"])).toEqual(["--seal", "--unshare-net", "--allow-host", "registry.npmjs.org", "--allow-host", "127.0.0.1:3000", "--setenv", "NO_PROXY", "mine", "--", "id"]);
+    expect(planError(() => sandbox().allowHosts("*.com")).field).toBe("allowHosts()");
+    expect(sandbox.fromPlan(plan).toPlan(["id"]).allowHosts).toEqual(plan.allowHosts);
+  });
+
   test("limits(): the plan's limits, merged; the CLI's options back; bad values name the field", () => {
     const s = sandbox().limits({ memory: 1 << 20, wallTime: 1500 }).limits({ pids: 8, openFiles: 16, core: 0 }).limits({ openFiles: 32 });
     expect(s.toPlan().limits).toEqual({ memory: 1 << 20, cpuTime: null, wallTime: 1500, pids: 8, rlimits: [{ resource: "core", soft: 0, hard: 0 }, { resource: "nofile", soft: 32, hard: 32 }] });

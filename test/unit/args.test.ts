@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { KNOWN_OPTIONS, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
 import { emptyPlan, type BindOp, type Plan } from "../../src/plan/types.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
+import { proxyEnv } from "../../src/plan/network.ts";
 
 const ENV = { PATH: "/usr/bin:/bin", HOME: "/home/u", LANG: "C.UTF-8" };
 
@@ -295,6 +296,7 @@ describe("parseArgs", () => {
       "--debug": [["--debug"], { debug: true }],
       "--new-session-keyring": [["--new-session-keyring"], { newSessionKeyring: true }],
       "--confinement": [["--confinement", "landlock"], { confinement: "landlock" }],
+      "--allow-host": [["--allow-host", "example.com:8080"], { allowHosts: ["example.com:8080"], unshareNet: true, env: { ...ENV, ...proxyEnv() } }],
       "--memlimit": [["--memlimit", "2k"], { limits: { ...noLimit, memory: 2048 } }],
       "--timelimit": [["--timelimit", "1.5"], { limits: { ...noLimit, cpuTime: 1500 } }],
       "--walltimelimit": [["--walltimelimit", "2"], { limits: { ...noLimit, wallTime: 2000 } }],

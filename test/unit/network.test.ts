@@ -1,6 +1,6 @@
 // The network policy's pure parts: host patterns, address classes, the decision for one request.
 import { describe, expect, test } from "bun:test";
-import { classifyAddress, decide, matchPattern, parseHostPattern, type AddressClass } from "../../src/plan/network.ts";
+import { classifyAddress, decide, matchPattern, parseHostPattern, proxyEnv, type AddressClass } from "../../src/plan/network.ts";
 
 const patterns = (...t: string[]) => t.map(parseHostPattern);
 
@@ -74,4 +74,12 @@ describe("decide", () => {
     expect(decide(p, "127.0.0.1", 3000, ["127.0.0.1"])).toEqual({ allowed: true, reason: "allowed by 127.0.0.1:3000", addresses: ["127.0.0.1"] });
     expect(decide(patterns("db.internal:5432", "127.0.0.1:5432"), "db.internal", 5432, ["127.0.0.1"]).allowed).toBe(true);
   });
+});
+
+test("the proxy variables: HTTP ones in both cases, SOCKS as socks5h, npm's, yarn's and pip's, NO_PROXY empty", () => {
+  const env = proxyEnv();
+  for (const k of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "npm_config_proxy", "npm_config_https_proxy", "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "PIP_PROXY"]) {
+    expect({ k, v: env[k] }).toEqual({ k, v: "http://127.0.0.1:3128" });
+  }
+  expect([env.ALL_PROXY, env.all_proxy, env.NO_PROXY, env.no_proxy]).toEqual(["socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080", "", ""]);
 });

@@ -1,0 +1,43 @@
+// What the --allow-host proxies add, side by side in one run: the latency of one small request
+// (curl inside a sandbox through the HTTP proxy, and through SOCKS5, against curl on the host
+// straight to the server) and the throughput of one large download the same three ways. The
+// server is a Bun HTTP server on 127.0.0.1; the loops run inside one sandbox, so its start-up
+// is not in the figures.
+//   bun scripts/bench-proxy.ts [--runs 200] [--mib 256]
+import { spawn } from "bun";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+};
+const runs = Number(opt("--runs", "200"));
+const mib = Number(opt("--mib", "256"));
+const root = new URL("..", import.meta.url).pathname;
+const big = Buffer.alloc(mib * 2 ** 20, 7);
+const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (r) => new Response(new URL(r.url).pathname === "/big" ? big : "ok\n") });
+const url = `http://127.0.0.1:${server.port}`;
+
+/** A shell loop's per-request milliseconds: N curls, timed by the shell's clock. */
+const loop = (curl: string) => `s=$(date +%s%N); i=0; while [ $i -lt ${runs} ]; do ${curl} -s -o /dev/null ${url}/small; i=$((i+1)); done; e=$(date +%s%N); echo $(( (e - s) / ${runs} ))`;
+const fetchBig = (curl: string) => `${curl} -s -o /dev/null -w '%{speed_download}' ${url}/big`;
+// Spawned, not spawnSync: the server answers from this process's event loop.
+const output = (argv: string[]) => new Response(spawn(argv, { stdout: "pipe" }).stdout).text();
+const inSandbox = (script: string) => output([`${root}bin/sandbox.cjs`, "--ro-bind", "/", "/", "--allow-host", `127.0.0.1:${server.port}`, "--", "sh", "-c", script]);
+const onHost = (script: string) => output(["sh", "-c", script]);
+
+const rows: [string, string, string][] = [
+  ["direct (host, no sandbox)", await onHost(loop("curl")), await onHost(fetchBig("curl"))],
+  ["HTTP proxy (sandbox)", await inSandbox(loop("curl")), await inSandbox(fetchBig("curl"))],
+  ["SOCKS5 proxy (sandbox)", await inSandbox(loop("curl --socks5-hostname 127.0.0.1:1080")), await inSandbox(fetchBig("curl --socks5-hostname 127.0.0.1:1080"))],
+];
+const direct = rows[0]!;
+console.log(`${runs} small requests each, one ${mib} MiB download each, to a Bun server on 127.0.0.1`);
+console.log("| path | per request ms | ratio | download MiB/s | ratio |");
+console.log("|---|---:|---:|---:|---:|");
+for (const [name, ns, bps] of rows) {
+  const ms = Number(ns) / 1e6;
+  const speed = Number(bps) / 2 ** 20;
+  console.log(`| ${name} | ${ms.toFixed(2)} | ${(ms / (Number(direct[1]) / 1e6)).toFixed(2)} | ${speed.toFixed(0)} | ${(speed / (Number(direct[2]) / 2 ** 20)).toFixed(2)} |`);
+}
+server.stop(true);

@@ -1,0 +1,86 @@
+// --allow-host / allowHosts(): only the hosts a policy allows, through proxies of ours outside the
+// sandbox, as root and as the unprivileged user, through the CLI and the library. Local addresses
+// only: a server of the test's own on the host's 127.0.0.1, and names from a hosts file the test
+// controls (BUN_SANDBOX_PROXY_HOSTS). Controls: the same request without a policy has no route.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn, type Subprocess } from "bun";
+import { writeFileSync } from "node:fs";
+import { BUN, ROOT, run, sandbox, tempDir, WHO, type TempDir } from "../support/run.ts";
+import { pidsWith } from "../support/procs.ts";
+
+let server: Subprocess<"pipe", "pipe", "inherit">;
+let port = 0;
+let hostsDir: TempDir;
+let HOSTS = "";
+const PROXY = `${ROOT}/dist/proxy.cjs`;
+const ro = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"];
+
+beforeAll(async () => {
+  server = spawn([BUN, `${ROOT}/test/fixtures/http-server.ts`], { stdin: "pipe", stdout: "pipe" });
+  const { value } = await server.stdout.getReader().read();
+  port = Number(new TextDecoder().decode(value).trim());
+  hostsDir = tempDir("root");
+  HOSTS = `${hostsDir.path}/hosts`;
+  writeFileSync(HOSTS, "127.0.0.1 loop.test.internal\n");
+});
+afterAll(() => {
+  server.kill();
+  hostsDir.cleanup();
+});
+
+describe.each(WHO)("the CLI as %s", (who) => {
+  const net = (args: string[], script: string) => sandbox(who, [...ro, ...args, "--", "bash", "-c", script], { env: { BUN_SANDBOX_PROXY_HOSTS: HOSTS }, timeout: 30_000 });
+
+  test("an allowed target through the HTTP proxy, CONNECT and SOCKS5; another port refused with the reason; no direct route (control: no policy, no route at all)", () => {
+    const r = net(["--allow-host", `127.0.0.1:${port}`, "--debug"],
+      `curl -s -m 10 http://127.0.0.1:${port}/a; curl -s -m 10 --proxytunnel http://127.0.0.1:${port}/b; curl -s -m 10 --socks5-hostname 127.0.0.1:1080 http://127.0.0.1:${port}/c; ` +
+      `curl -s -m 10 http://127.0.0.1:${port + 1}/d; curl -s -m 10 --socks5-hostname 127.0.0.1:1080 http://127.0.0.1:${port + 1}/e || echo "socks refused $?"; ` +
+      `curl -s -m 3 --noproxy '*' http://127.0.0.1:${port}/f || echo "direct $?"`);
+    expect(r.stdout).toBe(`hello /a\nhello /b\nhello /c\nbun-sandbox: no --allow-host pattern allows 127.0.0.1:${port + 1}\nsocks refused 97\ndirect 7\n`);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("sandbox: network: "))).toEqual([
+      ...["a", "b", "c"].map(() => `sandbox: network: 127.0.0.1:${port} allowed: allowed by 127.0.0.1:${port}`),
+      ...[1, 2].map(() => `sandbox: network: 127.0.0.1:${port + 1} refused: no --allow-host pattern allows 127.0.0.1:${port + 1}`),
+    ]);
+    const control = net(["--unshare-net"], `curl -s -m 3 http://127.0.0.1:${port}/a || echo "no route $?"`);
+    expect(control.stdout).toBe("no route 7\n");
+  });
+
+  test("a name that resolves to loopback is refused unless a pattern names that address", () => {
+    const named = net(["--allow-host", `loop.test.internal:${port}`], `curl -s -m 10 http://loop.test.internal:${port}/n`);
+    expect(named.stdout).toBe(`bun-sandbox: loop.test.internal resolves to 127.0.0.1 (loopback), which only a pattern naming that address allows\n`);
+    const both = net(["--allow-host", `loop.test.internal:${port}`, "--allow-host", `127.0.0.1:${port}`], `curl -s -m 10 http://loop.test.internal:${port}/n`);
+    expect(both.stdout).toBe("hello /n\n");
+  });
+
+  test("a stalled client holds up nobody, a malformed request closes only its own connection, 50 at once all complete, nothing is left running", () => {
+    const r = net(["--allow-host", `127.0.0.1:${port}`],
+      "(exec 3<>/dev/tcp/127.0.0.1/3128; sleep 3) & sleep 0.2; " +
+      "exec 4<>/dev/tcp/127.0.0.1/3128; printf 'garbage\\r\\n\\r\\n' >&4; head -1 <&4; " +
+      `for i in $(seq 50); do curl -s -m 20 http://127.0.0.1:${port}/$i & done; wait`);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
+    expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
+    expect(pidsWith(PROXY)).toEqual([]);
+  });
+
+  test("bad patterns are usage errors; landlock refuses a policy by name", () => {
+    const bad = sandbox(who, [...ro, "--allow-host", "*.com", "true"]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'sandbox: --allow-host: "*.com": *. must be followed by a domain with a dot, such as *.example.com\n']);
+    const ll = sandbox(who, ["--confinement", "landlock", ...ro, "--allow-host", `127.0.0.1:${port}`, "true"]);
+    expect([ll.code, ll.stderr]).toEqual([1, "sandbox: --allow-host (its proxies listen in a network namespace of the sandbox): needs namespaces, which --confinement landlock does not use\n"]);
+  });
+});
+
+describe.each(WHO)("the library as %s", (who) => {
+  test("spawn and spawnSync through the proxies; decisions reach onStatus; the environment points at them", () => {
+    const r = run(who, [BUN, `${ROOT}/test/fixtures/api-network.ts`, String(port)], { timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    const o = JSON.parse(r.stdout);
+    const expected = `hello /http\nhello /connect\nhello /socks\nbun-sandbox: no --allow-host pattern allows 127.0.0.1:1\ndirect 7\n`;
+    expect([o.sync, o.async, o.env]).toEqual([expected, expected, "http://127.0.0.1:3128"]);
+    const ok = { type: "network", host: "127.0.0.1", port, allowed: true, reason: `allowed by 127.0.0.1:${port}` };
+    const no = { type: "network", host: "127.0.0.1", port: 1, allowed: false, reason: "no --allow-host pattern allows 127.0.0.1:1" };
+    expect(o.seen).toEqual([ok, ok, ok, no, ok, ok, ok, no]);
+    expect(pidsWith(PROXY)).toEqual([]);
+  });
+});
