@@ -194,19 +194,21 @@ export function watchFrom(limits: Limits, child: number, keepToo: number[], opts
       if (w.usage) reapedCpuMs += (w.usage.utime + w.usage.stime) / 1000;
       if (w.pid === child) status = w.status;
     }
-    if (status !== null) {
-      killTree(opts.procFd);
-      while (reap());
-      // A limit hit ends the sandbox by SIGKILL, even where the command's own process ended
-      // first (its kill raced its exit): what the report says is what the status says.
-      return hit === null ? status : SIG.KILL;
-    }
+    // Sampled before a return too: the command's own process may end first while what it
+    // started (over a limit) still runs.
     if (hit === null) {
       hit = overLimit(opts.kernelCountsPids ? { ...limits, pids: null } : limits, sample(opts.procFd, opts.ours ?? null), performance.now() - start, reapedCpuMs);
       if (hit !== null) {
         report(limits, hit, opts.statusFd);
         killTree(opts.procFd);
       }
+    }
+    if (status !== null) {
+      killTree(opts.procFd);
+      while (reap());
+      // A limit hit ends the sandbox by SIGKILL, even where the command's own process ended
+      // first (its kill raced its exit): what the report says is what the status says.
+      return hit === null ? status : SIG.KILL;
     }
     if (poll([{ fd: sfd, events: POLLIN, revents: 0 }], TICK_MS) > 0) forward(sfd, child);
   }
