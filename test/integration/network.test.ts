@@ -63,6 +63,13 @@ describe.each(WHO)("the CLI as %s", (who) => {
     expect(pidsWith(PROXY)).toEqual([]);
   });
 
+  test("combines with --harden, directory modes and --seal", () => {
+    const get = (args: string[], path: string) => sandbox(who, [...args, "--allow-host", `127.0.0.1:${port}`, "--", "curl", "-s", "-m", "10", `http://127.0.0.1:${port}/${path}`]).stdout;
+    expect(get(["--harden", ...ro], "hardened")).toBe("hello /hardened\n");
+    expect(get(["--read-only-dir", "/"], "dirmodes")).toBe("hello /dirmodes\n");
+    expect(get(["--seal", ...ro], "sealed")).toBe("hello /sealed\n");
+  });
+
   test("bad patterns are usage errors; landlock refuses a policy by name", () => {
     const bad = sandbox(who, [...ro, "--allow-host", "*.com", "true"]);
     expect([bad.code, bad.stderr]).toEqual([2, 'sandbox: --allow-host: "*.com": *. must be followed by a domain with a dot, such as *.example.com\n']);
