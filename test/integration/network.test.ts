@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
 import { writeFileSync } from "node:fs";
-import { BUN, ROOT, run, sandbox, tempDir, WHO, type TempDir } from "../support/run.ts";
+import { asWho, BIN, BUN, envFor, ROOT, run, sandbox, tempDir, WHO, type TempDir } from "../support/run.ts";
 import { pidsWith } from "../support/procs.ts";
 
 let server: Subprocess<"pipe", "pipe", "inherit">;
@@ -61,6 +61,16 @@ describe.each(WHO)("the CLI as %s", (who) => {
     expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
     expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
     expect(pidsWith(PROXY)).toEqual([]);
+  });
+
+  test("two sandboxes at once, each with its own policy, never see each other's", async () => {
+    const other = port + 7;
+    const start = (allowed: number, name: string) => spawn([...asWho(who), BIN, ...ro, "--allow-host", `127.0.0.1:${allowed}`, "--", "bash", "-c",
+      `sleep 0.5; curl -s -m 10 http://127.0.0.1:${port}/${name}`], { env: envFor(who), stdout: "pipe" });
+    const [a, b] = [start(port, "a"), start(other, "b")];
+    const [outA, outB] = await Promise.all([new Response(a.stdout).text(), new Response(b.stdout).text()]);
+    expect(outA).toBe("hello /a\n");
+    expect(outB).toBe(`bun-sandbox: no --allow-host pattern allows 127.0.0.1:${port}\n`);
   });
 
   test("combines with --harden, directory modes and --seal", () => {
