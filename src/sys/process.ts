@@ -106,7 +106,7 @@ export function threadCount(): number {
 export function assertSingleThreaded(purpose: string): void {
   const n = threadCount();
   if (n !== 1) {
-    throw new SysError(purpose, Errno.EINVAL, undefined, undefined, `${purpose} needs a single-threaded process, this one has ${n} threads: start Bun with the single-thread variables (see DESIGN.md)`);
+    throw new SysError(purpose, Errno.EINVAL, undefined, undefined, `${purpose} needs a single-threaded process, this one has ${n} threads: start Bun with the single-thread variables BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 BUN_JSC_numberOfGCMarkers=1 (as bin/sandbox.cjs does)`);
   }
 }
 
