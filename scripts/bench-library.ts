@@ -4,15 +4,11 @@
 // sequentially and with C at a time. Prints per-run medians, throughput and the ratio to bwrap.
 //   bun scripts/bench-library.ts [--runs 300] [--concurrency 8] [--cold]
 import { sandbox } from "../src/api/index.ts";
+import { opt, flag } from "./args.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
 const runs = Number(opt("--runs", "300"));
 const concurrency = Number(opt("--concurrency", "8"));
-const cold = args.includes("--cold");
+const cold = flag("--cold");
 
 const box = sandbox({ warm: !cold }).roBind("/", "/");
 const stage = cold ? "cold stage" : "warm stage";

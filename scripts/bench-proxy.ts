@@ -5,12 +5,8 @@
 // is not in the figures.
 //   bun scripts/bench-proxy.ts [--runs 200] [--mib 256]
 import { spawn } from "bun";
+import { opt } from "./args.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
 const runs = Number(opt("--runs", "200"));
 const mib = Number(opt("--mib", "256"));
 const root = new URL("..", import.meta.url).pathname;

@@ -7,15 +7,11 @@
 //   bun scripts/bench-startup.ts [--runs N] [--user NAME]
 // As root it measures as root, then again as the unprivileged user (default: sbtest).
 import { spawnSync } from "bun";
+import { opt } from "./args.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const bin = `${root}/bin/sandbox.cjs`;
 const bunDir = `${root}/node_modules/.bin`;
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
-};
 const runs = Number(opt("--runs", "200"));
 const user = opt("--user", "sbtest");
 const section = opt("--section", "");

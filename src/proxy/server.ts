@@ -14,7 +14,9 @@ import { closeQuiet } from "../sys/fd.ts";
 import { recvWithFds } from "../sys/socket.ts";
 import { pidfdOpen, pidfdSendSignal, setDumpable } from "../sys/process.ts";
 import { decide, parseHostPattern, type HostPattern } from "../plan/network.ts";
-import { httpRefusal, parseHttpProxyRequest, parseSocksGreeting, parseSocksRequest, socksReply, SOCKS_REPLY } from "../plan/proxy-protocol.ts";
+import {
+  httpRefusal, parseHttpProxyRequest, parseSocksGreeting, parseSocksRequest, socksReply, SOCKS_REPLY, type Parsed,
+} from "../plan/proxy-protocol.ts";
 
 interface Config {
   patterns: string[];
@@ -79,11 +81,11 @@ function splice(client: net.Socket, address: string, port: number, onOpen: () =>
 }
 
 /** Reads from `sock` until `parse` has its answer, then hands it over with the bytes left. */
-function readHead<T>(sock: net.Socket, parse: (b: Uint8Array) => ReturnType<typeof parseSocksRequest> | ReturnType<typeof parseHttpProxyRequest> | { kind: string }, done: (v: T, rest: Buffer) => void, bad: (reason: string) => void): void {
+function readHead<T>(sock: net.Socket, parse: (b: Uint8Array) => Parsed<T>, done: (v: T, rest: Buffer) => void, bad: (reason: string) => void): void {
   let buf = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buf = Buffer.concat([buf, chunk]);
-    const r = parse(buf) as { kind: "ok"; value: T; used: number } | { kind: "more" } | { kind: "bad"; reason: string };
+    const r = parse(buf);
     if (r.kind === "more") return;
     sock.off("data", onData);
     if (r.kind === "bad") bad(r.reason);
@@ -95,7 +97,7 @@ function readHead<T>(sock: net.Socket, parse: (b: Uint8Array) => ReturnType<type
 function serveHttp(client: net.Socket): void {
   client.setTimeout(IDLE_MS, () => client.destroy());
   client.on("error", () => client.destroy());
-  readHead<ReturnType<typeof parseHttpProxyRequest> extends infer R ? (R extends { kind: "ok"; value: infer V } ? V : never) : never>(
+  readHead(
     client, parseHttpProxyRequest,
     (req, rest) => {
       client.pause();
@@ -119,12 +121,11 @@ function serveHttp(client: net.Socket): void {
 function serveSocks(client: net.Socket): void {
   client.setTimeout(IDLE_MS, () => client.destroy());
   client.on("error", () => client.destroy());
-  readHead<{ noAuth: boolean }>(client, parseSocksGreeting, (g, rest) => {
+  readHead(client, parseSocksGreeting, (g, rest) => {
     if (!g.noAuth) return void client.end(Uint8Array.of(5, 0xff));
     client.write(Uint8Array.of(5, 0));
-    const afterGreeting = (b: Uint8Array) => parseSocksRequest(b);
     if (rest.length) client.unshift(rest);
-    readHead<{ host: string; port: number }>(client, afterGreeting, (t, more) => {
+    readHead(client, parseSocksRequest, (t, more) => {
       client.pause();
       void admit(t.host, t.port).then(({ address }) => {
         if (!address) return void client.end(socksReply(SOCKS_REPLY.NOT_ALLOWED));

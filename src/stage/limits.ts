@@ -186,6 +186,11 @@ export function watchFrom(limits: Limits, child: number, keepToo: number[], opts
   closeAllExcept([sfd, ...keep], 3);
   for (const fd of [0, 1]) closeQuiet(fd);
   const start = performance.now();
+  // Derived once: with RLIMIT_NPROC holding the count the watcher leaves pids alone, and with only
+  // a wall time there is no tree to sample.
+  const checked = opts.kernelCountsPids ? { ...limits, pids: null } : limits;
+  const needsTree = checked.memory !== null || checked.cpuTime !== null || checked.pids !== null;
+  const noTree: Sample = { pids: 0, rssBytes: 0, cpuMs: 0 };
   let reapedCpuMs = 0;
   let status: number | null = null;
   let hit: LimitName | null = null;
@@ -197,7 +202,7 @@ export function watchFrom(limits: Limits, child: number, keepToo: number[], opts
     // Sampled before a return too: the command's own process may end first while what it
     // started (over a limit) still runs.
     if (hit === null) {
-      hit = overLimit(opts.kernelCountsPids ? { ...limits, pids: null } : limits, sample(opts.procFd, opts.ours ?? null), performance.now() - start, reapedCpuMs);
+      hit = overLimit(checked, needsTree ? sample(opts.procFd, opts.ours ?? null) : noTree, performance.now() - start, reapedCpuMs);
       if (hit !== null) {
         report(limits, hit, opts.statusFd);
         killTree(opts.procFd);

@@ -21,7 +21,7 @@ function proxyScript(): string {
 }
 
 /** The proxy's environment: no single-thread variables, the test switch for its hosts file. */
-function proxyEnv(): Record<string, string> {
+function proxyProcessEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   if (process.env.BUN_SANDBOX_PROXY_HOSTS) env.BUN_SANDBOX_PROXY_HOSTS = process.env.BUN_SANDBOX_PROXY_HOSTS;
   return env;
@@ -44,7 +44,7 @@ export function startProxy(plan: Plan, statusFd: number | undefined): number {
       dup3(nul, 0, 0);
       dup3(nul, 1, 0);
       closeAllExcept(statusFd !== undefined ? [3, 4] : [3], 3);
-      const err = execvpe(process.execPath, [process.execPath, "--no-env-file", "--config=/dev/null", proxyScript(), config], proxyEnv());
+      const err = execvpe(process.execPath, [process.execPath, "--no-env-file", "--config=/dev/null", proxyScript(), config], proxyProcessEnv());
       rawStderr(`sandbox: cannot start the network proxy: errno ${err}`);
     } catch (e) {
       rawStderr(`sandbox: cannot start the network proxy: ${e instanceof Error ? e.message : String(e)}`);
