@@ -15,6 +15,7 @@ import {
 import type { SeccompRule } from "../sys/seccomp.ts";
 import type { SyscallName } from "../sys/numbers.ts";
 import { Errno } from "../sys/errno.ts";
+import { landlockNetRules } from "./landlock-net.ts";
 
 export type Confinement = Plan["confinement"];
 export const CONFINEMENTS: readonly Confinement[] = ["namespaces", "landlock", "auto"];
@@ -37,7 +38,8 @@ export const LANDLOCK_TABLE: readonly (readonly [string, string])[] = [
   ["`--tmpfs D`, `--hidden-dir D`", "no access beneath D (EACCES, not an empty directory); for `/tmp` or `/var/tmp`, `TMPDIR` points at a fresh private directory, removed afterwards"],
   ["`--dev /dev`", "the standard nodes only (null zero full random urandom tty, ptmx and pts), with `IOCTL_DEV` where ABI 5 has it"],
   ["`--proc /proc`", "read"],
-  ["`--unshare-net`", "TCP bind/connect denied (ABI 4), `socket(AF_INET/AF_INET6/AF_PACKET)` and io_uring refused by seccomp, abstract unix sockets scoped (ABI 6)"],
+  ["`--unshare-net`", "TCP bind/connect denied (ABI 4); seccomp refuses `socket()` of the IP, packet, VSOCK, SMC, RDS, TIPC and XDP families, and io_uring; abstract unix sockets scoped (ABI 6)"],
+  ["`--allow-host P`", "the proxies listen on the host's `127.0.0.1` on two random ports, served from outside the Landlock domain; TCP connect allowed to those ports only, bind denied (ABI 4); seccomp refuses every other IP socket (UDP, SCTP, MPTCP, raw), TCP Fast Open and io_uring; abstract unix sockets scoped (ABI 6)"],
   ["`--unshare-ipc`", "abstract unix sockets scoped (ABI 6); SysV IPC and POSIX message queues refused by seccomp"],
   ["directory modes", "read-only → read; hidden → none; full-access → all; overlay → refused (with `auto`: read-only, with a `--debug` line)"],
   ["`--setenv`, `--unsetenv`, `--chdir`, `--same-dir`, `--suppress-*`, `--new-session-keyring`, `--pack-fds`, `--harden`, `--cap-*`, `--disable-userns`", "as with namespaces"],
@@ -70,6 +72,8 @@ export interface LandlockPlan {
   /** `-nofollow` bind sources: they must not be symlinks (a rule cannot be put on a link). */
   nofollow: string[];
   handledNet: bigint;
+  /** --allow-host: the stage starts the proxies on the host's loopback and allows connect to their ports only. */
+  proxied: boolean;
   /** Scopes the plan needs (their ABI is checked). */
   scoped: bigint;
   needs: Need[];
@@ -159,14 +163,7 @@ function translateDirModes(
   for (const d of SHM_DIRS) place(d, 0n);
 }
 
-const SOCKET_FAMILIES = { AF_INET: 2, AF_INET6: 10, AF_PACKET: 17 } as const;
 const EPERM = Errno.EPERM;
-
-/** --unshare-net: no new IP or packet sockets; io_uring could make them without socket(2). */
-function netRules(): SeccompRule[] {
-  const sockets = Object.values(SOCKET_FAMILIES).map((family) => ({ syscall: "socket", errno: EPERM, when: [{ arg: 0 as const, op: "eq" as const, value: BigInt(family) }] }));
-  return [...sockets, { syscall: "io_uring_setup", errno: EPERM }];
-}
 
 /** --unshare-ipc: SysV IPC objects and POSIX message queues are shared with the host without an IPC namespace. */
 export const IPC_SYSCALLS: readonly SyscallName[] = [
@@ -181,7 +178,6 @@ function refuseNamespaceFlags(plan: Plan): void {
   if (plan.unsharePid) refuse("a PID namespace (unsharePid())");
   if (plan.unshareUts || plan.hostname !== null) refuse("a UTS namespace (unshareUts(), hostname())");
   if (plan.unshareCgroup) refuse("a cgroup namespace (unshareCgroup())");
-  if (plan.allowHosts.length) refuse("--allow-host (its proxies listen in a network namespace of the sandbox)");
 }
 
 /**
@@ -191,13 +187,14 @@ function refuseNamespaceFlags(plan: Plan): void {
  */
 export function translateForLandlock(plan: Plan, ops: readonly Operation[], auto: boolean): LandlockPlan {
   refuseNamespaceFlags(plan);
-  const lp: LandlockPlan = { places: [], tmpdirIn: null, dirs: [], nofollow: [], handledNet: 0n, scoped: 0n, needs: [BASE_NEED], rules: [], notes: [] };
+  const lp: LandlockPlan = { places: [], tmpdirIn: null, dirs: [], nofollow: [], handledNet: 0n, proxied: false, scoped: 0n, needs: [BASE_NEED], rules: [], notes: [] };
   for (const op of ops) translateOperation(op, lp, auto);
   if (plan.unshareNet) {
+    lp.proxied = plan.allowHosts.length > 0;
     lp.handledNet = LANDLOCK_ACCESS_NET.BIND_TCP | LANDLOCK_ACCESS_NET.CONNECT_TCP;
     lp.scoped |= LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET;
-    lp.needs.push({ by: "--unshare-net", wanted: { net: lp.handledNet, scoped: LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET } });
-    lp.rules.push(...netRules());
+    lp.needs.push({ by: lp.proxied ? "--allow-host" : "--unshare-net", wanted: { net: lp.handledNet, scoped: LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET } });
+    lp.rules.push(...landlockNetRules(lp.proxied ? "proxy" : "none"));
   }
   if (plan.unshareIpc) {
     lp.scoped |= LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET;

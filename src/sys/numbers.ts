@@ -27,6 +27,7 @@ export const SYSCALLS = {
     shmget: 29, shmat: 30, shmctl: 31, semget: 64, semop: 65, semctl: 66, semtimedop: 220, msgget: 68,
     msgsnd: 69, msgrcv: 70, msgctl: 71, mq_open: 240, mq_unlink: 241, mq_timedsend: 242,
     mq_timedreceive: 243, mq_notify: 244, mq_getsetattr: 245, prlimit64: 302,
+    sendto: 44, sendmsg: 46, sendmmsg: 307, getsockname: 51,
   },
   aarch64: {
     read: 63, write: 64, close: 57, msync: 227, getpid: 172, kill: 129, fsync: 82, fdatasync: 83,
@@ -49,6 +50,7 @@ export const SYSCALLS = {
     mq_open: 180, mq_unlink: 181, mq_timedsend: 182, mq_timedreceive: 183, mq_notify: 184, mq_getsetattr: 185,
     msgget: 186, msgctl: 187, msgrcv: 188, msgsnd: 189, semget: 190, semctl: 191, semtimedop: 192, semop: 193,
     shmget: 194, shmctl: 195, shmat: 196, prlimit64: 261,
+    sendto: 206, sendmsg: 211, sendmmsg: 269, getsockname: 204,
   },
 } as const satisfies Record<Arch, Record<string, number>>;
 

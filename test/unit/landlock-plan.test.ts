@@ -7,6 +7,8 @@ import {
 } from "../../src/plan/landlock.ts";
 import { emptyPlan, type Operation, type Plan } from "../../src/plan/types.ts";
 import { LANDLOCK_ACCESS_FS as FS, LANDLOCK_ACCESS_NET, LANDLOCK_SCOPE } from "../../src/sys/landlock.ts";
+import type { SeccompRule } from "../../src/sys/seccomp.ts";
+import { MSG_FASTOPEN } from "../../src/plan/landlock-net.ts";
 
 const bind = (src: string, dst: string, readonly = true, extra: Partial<Extract<Operation, { kind: "bind" }>> = {}): Operation => ({
   kind: "bind", src, dst, readonly, optional: false, relative: false, nofollow: false, ...extra,
@@ -88,11 +90,45 @@ describe("translateForLandlock", () => {
     expect(refusal(() => translate([modes([{ dir: "/", mode: "read-only" }], { outputDir: "/o" })]))).toBe("--output-dir /o (it copies overlay writes)");
   });
 
-  test("--unshare-net: TCP handled with no port allowed, abstract sockets scoped, IP and packet sockets and io_uring refused", () => {
+  /** Whether `rules` refuse `syscall` with these 64-bit register values (as seccomp compares them). */
+  const refuses = (rules: readonly SeccompRule[], syscall: string, args: readonly bigint[]): boolean =>
+    rules.some((r) => r.syscall === syscall && (r.when ?? []).every((c) => {
+      const v = args[c.arg] ?? 0n;
+      return c.op === "masked-eq" ? (v & c.mask!) === c.value : c.op === "eq" ? v === c.value : v !== c.value;
+    }));
+  const HIGH = 1n << 32n;
+
+  test("--unshare-net: TCP handled with no port allowed, abstract sockets scoped, no IP, packet or remote-host socket, no io_uring", () => {
     const lp = translate([], { unshareNet: true });
-    expect(lp.handledNet).toBe(LANDLOCK_ACCESS_NET.BIND_TCP | LANDLOCK_ACCESS_NET.CONNECT_TCP);
+    expect([lp.handledNet, lp.proxied]).toEqual([LANDLOCK_ACCESS_NET.BIND_TCP | LANDLOCK_ACCESS_NET.CONNECT_TCP, false]);
     expect(lp.scoped).toBe(LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET);
-    expect(lp.rules.map((r) => [r.syscall, r.when?.[0]?.value ?? null])).toEqual([["socket", 2n], ["socket", 10n], ["socket", 17n], ["io_uring_setup", null]]);
+    for (const family of [2n, 10n, 17n, 40n, 43n, 21n, 30n, 44n]) {
+      for (const f of [family, family | HIGH]) expect({ f, refused: refuses(lp.rules, "socket", [f, 1n, 0n]) }).toEqual({ f, refused: true });
+    }
+    for (const family of [1n, 16n]) expect({ family, refused: refuses(lp.rules, "socket", [family, 1n, 0n]) }).toEqual({ family, refused: false });
+    expect(refuses(lp.rules, "io_uring_setup", [])).toBe(true);
+  });
+
+  test("--allow-host: TCP stream sockets only (any flags, protocol 0 or 6), compared on the kernel's 32 bits; TCP Fast Open refused", () => {
+    const lp = translate([], { unshareNet: true, allowHosts: ["example.com"] });
+    expect([lp.handledNet, lp.proxied, lp.needs.at(-1)?.by]).toEqual([LANDLOCK_ACCESS_NET.BIND_TCP | LANDLOCK_ACCESS_NET.CONNECT_TCP, true, "--allow-host"]);
+    const SOCK_NONBLOCK = 0o4000n;
+    const SOCK_CLOEXEC = 0o2000000n;
+    for (const family of [2n, 10n, 2n | HIGH]) {
+      for (const type of [1n, 1n | SOCK_NONBLOCK | SOCK_CLOEXEC]) {
+        for (const protocol of [0n, 6n, 6n | HIGH]) expect({ family, type, protocol, refused: refuses(lp.rules, "socket", [family, type, protocol]) }).toEqual({ family, type, protocol, refused: false });
+      }
+      for (const type of [0n, 2n, 3n, 4n, 5n, 6n, 10n, 15n, 2n | SOCK_CLOEXEC]) expect({ family, type, refused: refuses(lp.rules, "socket", [family, type, 0n]) }).toEqual({ family, type, refused: true });
+      for (let protocol = 1n; protocol < 300n; protocol++) {
+        if (protocol !== 6n) expect({ family, protocol, refused: refuses(lp.rules, "socket", [family, 1n, protocol]) }).toEqual({ family, protocol, refused: true });
+      }
+      for (const protocol of [0x80000000n, 0xffffffffn, 6n | 0x10000n]) expect({ family, protocol, refused: refuses(lp.rules, "socket", [family, 1n, protocol]) }).toEqual({ family, protocol, refused: true });
+    }
+    expect(refuses(lp.rules, "socket", [17n, 3n, 0n])).toBe(true);
+    expect(refuses(lp.rules, "socket", [1n, 2n, 0n])).toBe(false);
+    const FASTOPEN = BigInt(MSG_FASTOPEN);
+    expect([refuses(lp.rules, "sendto", [3n, 0n, 1n, FASTOPEN]), refuses(lp.rules, "sendmsg", [3n, 0n, FASTOPEN | 0x4000n]), refuses(lp.rules, "sendmmsg", [3n, 0n, 1n, FASTOPEN])]).toEqual([true, true, true]);
+    expect([refuses(lp.rules, "sendto", [3n, 0n, 1n, 0x4000n]), refuses(lp.rules, "sendmsg", [3n, 0n, 0n])]).toEqual([false, false]);
   });
 
   test("--unshare-ipc: abstract sockets scoped, SysV IPC and message queues refused", () => {
