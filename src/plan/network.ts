@@ -141,16 +141,21 @@ export function decide(patterns: readonly HostPattern[], host: string, port: num
   return { allowed: true, reason: `allowed by ${p.text}`, addresses: ok };
 }
 
-/** The proxies' ports on 127.0.0.1 in the sandbox's own network namespace. */
-export const PROXY_PORTS = { http: 3128, socks: 1080 } as const;
+export interface ProxyPorts {
+  http: number;
+  socks: number;
+}
+
+/** The proxies' ports on 127.0.0.1 in the sandbox's own network namespace (under landlock: the host's, chosen by the kernel). */
+export const PROXY_PORTS: Readonly<ProxyPorts> = { http: 3128, socks: 1080 };
 
 /**
  * The variables that point common tools at the proxies: the HTTP ones (curl, git, pip, Bun, most
  * HTTP clients; both cases), ALL_PROXY for SOCKS (curl, git), npm's and yarn's own names.
  */
-export function proxyEnv(): Record<string, string> {
-  const http = `http://127.0.0.1:${PROXY_PORTS.http}`;
-  const socks = `socks5h://127.0.0.1:${PROXY_PORTS.socks}`;
+export function proxyEnv(ports: Readonly<ProxyPorts> = PROXY_PORTS): Record<string, string> {
+  const http = `http://127.0.0.1:${ports.http}`;
+  const socks = `socks5h://127.0.0.1:${ports.socks}`;
   const env: Record<string, string> = {};
   for (const k of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[k] = http;
   // Empty, so no target goes direct (there is no route): 127.0.0.1 in the sandbox is its own
@@ -162,4 +167,16 @@ export function proxyEnv(): Record<string, string> {
     PIP_PROXY: http,
   });
   return env;
+}
+
+/**
+ * `env` with the proxy variables that still hold proxyEnv()'s defaults pointed at `ports`
+ * instead; a value the caller set (--setenv HTTP_PROXY ...) stays.
+ */
+export function retargetProxyEnv(env: Readonly<Record<string, string>>, ports: Readonly<ProxyPorts>): Record<string, string> {
+  const defaults = proxyEnv();
+  const wanted = proxyEnv(ports);
+  const out = { ...env };
+  for (const [k, v] of Object.entries(defaults)) if (out[k] === v) out[k] = wanted[k]!;
+  return out;
 }

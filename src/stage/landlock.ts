@@ -6,7 +6,7 @@ import type { Plan } from "../plan/types.ts";
 import { optimizeOperations } from "../plan/optimize.ts";
 import { describeOperation } from "../plan/ops/index.ts";
 import { ALWAYS_SCOPED, landlockShortfall, NeedsNamespaces, spreadRules, translateForLandlock, ALL, DEVICE, READ, type LandlockPlan, type Place } from "../plan/landlock.ts";
-import { addPathRule, createRuleset, describeMissing, landlockStatus, LANDLOCK_SCOPE } from "../sys/landlock.ts";
+import { addNetPortRule, addPathRule, createRuleset, describeMissing, landlockStatus, LANDLOCK_ACCESS_NET, LANDLOCK_SCOPE } from "../sys/landlock.ts";
 import { closeQuiet, tryOpen } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { DT, lstat, readdirFd, readlinkOrNull, stat, tryOpenAt } from "../sys/fs.ts";
@@ -22,6 +22,8 @@ import { namespaceIdsAt } from "./seal.ts";
 import { writeStatus, type StageRuntime } from "./status.ts";
 import { makePrivateTmp, removeTree, type PrivateTmp } from "./tmpdir.ts";
 import { applyRlimits, watchLimits } from "./limits.ts";
+import { startHostProxy } from "./proxy.ts";
+import { retargetProxyEnv } from "../plan/network.ts";
 
 /** `path` with its symlinks resolved (through /proc/self/fd); as given when it is missing. */
 function canonical(path: string): string {
@@ -55,9 +57,10 @@ const NAMED: readonly [bigint, string][] = [[ALL, "all"], [READ, "read"], [DEVIC
 const rightsWords = (r: bigint) => NAMED.find(([v]) => v === r)?.[1] ?? `0x${r.toString(16)}`;
 
 /** The ruleset fd (close-on-exec) that gives each place its rights. */
-function buildRuleset(lp: LandlockPlan, places: Place[], scoped: bigint, debug: (l: string) => void): number {
+function buildRuleset(lp: LandlockPlan, places: Place[], scoped: bigint, ports: readonly number[], debug: (l: string) => void): number {
   const fd = createRuleset({ handledFs: ALL, handledNet: lp.handledNet, scoped });
   try {
+    for (const port of ports) addNetPortRule(fd, port, LANDLOCK_ACCESS_NET.CONNECT_TCP);
     for (const rule of spreadRules(places, listEntries)) {
       const at = tryOpenAt(-100, rule.path, O.PATH | (rule.listed ? O.NOFOLLOW : 0));
       if (at < 0) continue; // gone since it was listed, or never there: nothing to allow
@@ -105,15 +108,22 @@ export function runLandlock(plan: Plan, rt: StageRuntime, why: string, auto: boo
   if (plan.harden) for (const m of describeMissing(status, { scoped })) rawStderr(`sandbox: warning: --harden: ${m}; the rest applies`);
   const places = lp.places.map((p) => ({ path: canonical(p.path), rights: p.rights }));
   let tmp: PrivateTmp | null = null;
-  const env = { ...plan.env };
+  let env = { ...plan.env };
+  let ports: number[] = [];
   try {
+    if (lp.proxied) {
+      const p = startHostProxy(plan, rt.statusFd);
+      env = retargetProxyEnv(env, p);
+      ports = [p.http, p.socks];
+      debug(`network: proxies on the host's 127.0.0.1:${p.http} (HTTP) and 127.0.0.1:${p.socks} (SOCKS5); TCP connect to these ports only`);
+    }
     if (lp.tmpdirIn) {
       tmp = makePrivateTmp(lp.tmpdirIn);
       places.push({ path: tmp.path, rights: ALL });
       env.TMPDIR = tmp.path;
       debug(`TMPDIR=${tmp.path} (removed when the command has ended)`);
     }
-    const ruleset = buildRuleset(lp, places, scoped, debug);
+    const ruleset = buildRuleset(lp, places, scoped, ports, debug);
     const caps = commandCaps(plan, false, false);
     if (caps) keepCapabilities(caps);
     if (tmp) superviseTmp(tmp);

@@ -7,9 +7,9 @@ import { closeAllExcept, closeQuiet, dup3, open } from "../sys/fd.ts";
 import { O } from "../sys/flags.ts";
 import { execvpe, exit, fork, getpid, waitpid } from "../sys/process.ts";
 import { sendWithFds, socketpair } from "../sys/socket.ts";
-import { listenLoopback } from "../sys/net.ts";
+import { boundPort, listenLoopback } from "../sys/net.ts";
 import { rawStderr } from "./exec.ts";
-import { PROXY_PORTS } from "../plan/network.ts";
+import { PROXY_PORTS, type ProxyPorts } from "../plan/network.ts";
 import { SetupError } from "./errors.ts";
 import { exists } from "../sys/fs.ts";
 
@@ -56,10 +56,10 @@ export function startProxy(plan: Plan, statusFd: number | undefined): number {
   return mine;
 }
 
-/** Inside the sandbox's network namespace (lo up): the two listening sockets, to the proxy. */
-export function sendListeners(channel: number): void {
+/** Sends the two listening sockets (HTTP, then SOCKS5) to the proxy, and closes our copies. */
+function sendTo(channel: number, listeners: () => number[]): void {
   try {
-    const fds = [listenLoopback(PROXY_PORTS.http), listenLoopback(PROXY_PORTS.socks)];
+    const fds = listeners();
     try {
       sendWithFds(channel, Buffer.from("L"), fds);
     } finally {
@@ -70,4 +70,24 @@ export function sendListeners(channel: number): void {
   } finally {
     closeQuiet(channel);
   }
+}
+
+/** Inside the sandbox's network namespace (lo up): the two listening sockets, to the proxy. */
+export function sendListeners(channel: number): void {
+  sendTo(channel, () => [listenLoopback(PROXY_PORTS.http), listenLoopback(PROXY_PORTS.socks)]);
+}
+
+/**
+ * Under landlock there is no network namespace: the proxies listen on the host's 127.0.0.1, on
+ * ports the kernel picks (a fixed port could be taken, or be a host service's). Returns them.
+ */
+export function startHostProxy(plan: Plan, statusFd: number | undefined): ProxyPorts {
+  const channel = startProxy(plan, statusFd);
+  let ports: ProxyPorts = { http: 0, socks: 0 };
+  sendTo(channel, () => {
+    const fds = [listenLoopback(0), listenLoopback(0)];
+    ports = { http: boundPort(fds[0]!), socks: boundPort(fds[1]!) };
+    return fds;
+  });
+  return ports;
 }

@@ -1,6 +1,6 @@
 // Networking setup: bring the loopback interface up in a new network namespace (SIOCGIFFLAGS /
 // SIOCSIFFLAGS on an AF_INET datagram socket), and listening TCP sockets on 127.0.0.1 there.
-import { check, libc } from "./libc.ts";
+import { check, FFIType as T, lazyBind, libc } from "./libc.ts";
 import { closeQuiet } from "./fd.ts";
 import { SysError } from "./error.ts";
 import { Errno } from "./errno.ts";
@@ -23,7 +23,7 @@ export function ifreq(name: string, flags = 0): Uint8Array {
 
 const SOCK_STREAM = 1;
 
-/** A TCP socket listening on 127.0.0.1:`port` in this network namespace (close-on-exec). */
+/** A TCP socket listening on 127.0.0.1:`port` in this network namespace (close-on-exec); port 0: one the kernel picks (see boundPort). */
 export function listenLoopback(port: number, backlog = 128): number {
   const fd = check(libc.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket", "AF_INET");
   try {
@@ -40,6 +40,16 @@ export function listenLoopback(port: number, backlog = 128): number {
     closeQuiet(fd);
     throw e;
   }
+}
+
+const sysGetsockname = lazyBind("getsockname", [T.i32, T.ptr, T.ptr]);
+
+/** The local port an AF_INET socket is bound to. */
+export function boundPort(fd: number): number {
+  const sa = new Uint8Array(16);
+  const len = new Uint32Array([16]);
+  check(sysGetsockname(fd, sa, len), "getsockname", `fd ${fd}`);
+  return new DataView(sa.buffer).getUint16(2, false);
 }
 
 export function interfaceUp(name = "lo"): void {
