@@ -412,7 +412,7 @@ export class Sandbox {
   }
   /**
    * Leave the mounts the sandbox makes changeable by its command (remount, unmount), for a flow
-   * that must do that. The default seals them (see the README's threat model). Such sandboxes are
+   * that must do that. The default seals them (see docs/threat-model.md). Such sandboxes are
    * always forked from the stage server, never built by a namespace worker.
    */
   unsealed(): Sandbox {
@@ -422,7 +422,7 @@ export class Sandbox {
    * For untrusted code: no capabilities (all five sets empty), no_new_privs, no new user
    * namespaces, a seccomp filter refusing what a build does not need (src/plan/harden.ts), and
    * Landlock: writes only where the plan made a writable place, signals and abstract unix
-   * sockets kept inside the sandbox (where the kernel has them; see the README).
+   * sockets kept inside the sandbox (where the kernel has them; see docs/threat-model.md).
    */
   harden(): Sandbox {
     return this.flag("harden");
