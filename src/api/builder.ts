@@ -59,7 +59,7 @@ export interface SandboxOptions {
   /**
    * What confines the command: "namespaces" (the default), "landlock" (no namespaces: Landlock
    * rules, seccomp and no_new_privs; such sandboxes are always forked) or "auto" (namespaces
-   * where this host allows them, else landlock). The README's table says how a plan translates.
+   * where this host allows them, else landlock). docs/landlock.md's table says how a plan translates.
    */
   confinement?: Confinement;
 }
