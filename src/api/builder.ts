@@ -59,7 +59,7 @@ export interface SandboxOptions {
   /**
    * What confines the command: "namespaces" (the default), "landlock" (no namespaces: Landlock
    * rules, seccomp and no_new_privs; such sandboxes are always forked) or "auto" (namespaces
-   * where this host allows them, else landlock). The README's table says how a plan translates.
+   * where this host allows them, else landlock). docs/landlock.md's table says how a plan translates.
    */
   confinement?: Confinement;
 }
@@ -412,7 +412,7 @@ export class Sandbox {
   }
   /**
    * Leave the mounts the sandbox makes changeable by its command (remount, unmount), for a flow
-   * that must do that. The default seals them (see the README's threat model). Such sandboxes are
+   * that must do that. The default seals them (see docs/threat-model.md). Such sandboxes are
    * always forked from the stage server, never built by a namespace worker.
    */
   unsealed(): Sandbox {
@@ -422,7 +422,7 @@ export class Sandbox {
    * For untrusted code: no capabilities (all five sets empty), no_new_privs, no new user
    * namespaces, a seccomp filter refusing what a build does not need (src/plan/harden.ts), and
    * Landlock: writes only where the plan made a writable place, signals and abstract unix
-   * sockets kept inside the sandbox (where the kernel has them; see the README).
+   * sockets kept inside the sandbox (where the kernel has them; see docs/threat-model.md).
    */
   harden(): Sandbox {
     return this.flag("harden");

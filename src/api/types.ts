@@ -41,7 +41,7 @@ export interface SandboxSubprocess {
   readonly signalCode: NodeJS.Signals | null;
   readonly killed: boolean;
   kill(signal?: NodeJS.Signals | number): void;
-  /** Bun's ResourceUsage of the sandbox once it has ended; undefined before (see the README). */
+  /** Bun's ResourceUsage of the sandbox once it has ended; undefined before (see docs/library.md). */
   resourceUsage(): ResourceUsage | undefined;
   /** The limit (see Sandbox.limits()) that ended the sandbox, set by the time `exited` settles; null otherwise. */
   readonly limit: "memory" | "cpu-time" | "wall-time" | "pids" | null;

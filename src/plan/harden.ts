@@ -1,5 +1,5 @@
 // The hardened mode's seccomp policy as data: which syscalls the command is refused, when,
-// with which errno, and why (the README lists the reasons). No syscalls here; the stage
+// with which errno, and why (docs/threat-model.md lists the reasons). No syscalls here; the stage
 // compiles these rules with src/sys/seccomp.ts.
 import type { ArgCondition, SeccompRule } from "../sys/seccomp.ts";
 import type { SyscallName } from "../sys/numbers.ts";

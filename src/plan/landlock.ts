@@ -30,7 +30,7 @@ export const STANDARD_DEVICES = ["null", "zero", "full", "random", "urandom", "t
 /** Device nodes left usable in a read-only place, as on a read-only mount (writes to devices pass there). */
 export const READ_ONLY_DEVICES = ["null", "zero", "full", "random", "urandom", "tty"] as const;
 
-/** What the README's table says, row by row (a test checks that the README has these rows). */
+/** What docs/landlock.md's table says, row by row (a test checks that the file has these rows). */
 export const LANDLOCK_TABLE: readonly (readonly [string, string])[] = [
   ["`--ro-bind X X`", "read and execute beneath X"],
   ["`--bind X X`", "read and write"],

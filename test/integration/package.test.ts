@@ -33,12 +33,12 @@ describe("package", () => {
     }
   });
 
-  test("npm pack ships what runs: bin, the bundles, lib, src, README, LICENSE; no tests, scripts or test bundles", () => {
+  test("npm pack ships what runs: bin, the bundles, lib, src, README, docs, LICENSE; no tests, scripts or test bundles", () => {
     const r = spawnSync(["npm", "pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(0);
     const files: string[] = JSON.parse(r.stdout.toString())[0].files.map((f: { path: string }) => f.path);
     const tops = [...new Set(files.map((f) => (f.includes("/") ? f.slice(0, f.indexOf("/")) : f)))].sort();
-    expect(tops).toEqual(["LICENSE", "README.md", "bin", "dist", "lib", "package.json", "src"]);
+    expect(tops).toEqual(["LICENSE", "README.md", "bin", "dist", "docs", "lib", "package.json", "src"]);
     expect(files.filter((f) => f.startsWith("dist/")).every((f) => /^dist\/[^/]+\.(cjs|jsc)$/.test(f))).toBe(true);
     for (const f of ["dist/sandbox.cjs", "dist/stage-server.cjs", "dist/proxy.cjs", "bin/sandbox.cjs", "lib/needs-bun.cjs"]) expect({ f, shipped: files.includes(f) }).toEqual({ f, shipped: true });
     expect(existsSync(`${ROOT}/dist/proxy.cjs`)).toBe(true);
