@@ -7,6 +7,7 @@ import { spawn, type Subprocess } from "bun";
 import { writeFileSync } from "node:fs";
 import { asWho, BIN, BUN, envFor, ROOT, run, sandbox, tempDir, WHO, type TempDir } from "../support/run.ts";
 import { killAll, pidsWith, until } from "../support/procs.ts";
+import { REFUSALS, runRefused } from "../support/refusals.ts";
 
 let server: Subprocess<"pipe", "pipe", "inherit">;
 let port = 0;
@@ -163,6 +164,13 @@ describe.each(WHO)("under --confinement landlock as %s", (who) => {
     } finally {
       killAll([a.pid]);
     }
+  });
+
+  test.each(REFUSALS)("where namespaces are refused (%s), auto takes landlock and the policy holds", (refusal) => {
+    const r = runRefused(refusal, who, [BIN, ...(who === "root" ? ["--seal"] : []), "--confinement", "auto", "--debug", ...ro, "--allow-host", `127.0.0.1:${port}`, "--", "bash", "-c",
+      `curl -s -m 10 http://127.0.0.1:${port}/auto; curl -s -m 10 http://127.0.0.1:${port + 1}/other; curl -s -m 3 --noproxy '*' http://127.0.0.1:${port}/direct || echo "direct $?"`]);
+    expect(r.stderr).toContain("sandbox: confinement: landlock (ABI ");
+    expect(r.stdout).toBe(`hello /auto\nbun-sandbox: no --allow-host pattern allows 127.0.0.1:${port + 1}\ndirect 7\n`);
   });
 
   test("the library: spawn and spawnSync through the host's proxies; decisions reach onStatus; the environment names their ports", () => {
