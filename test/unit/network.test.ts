@@ -1,6 +1,8 @@
 // The network policy's pure parts: host patterns, address classes, the decision for one request.
 import { describe, expect, test } from "bun:test";
-import { classifyAddress, decide, matchPattern, parseHostPattern, proxyEnv, type AddressClass } from "../../src/plan/network.ts";
+import { isIP } from "node:net";
+import { classifyAddress, decide, ipVersion, matchPattern, parseHostPattern, proxyEnv, retargetProxyEnv, type AddressClass } from "../../src/plan/network.ts";
+import { prng } from "../support/prng.ts";
 
 const patterns = (...t: string[]) => t.map(parseHostPattern);
 
@@ -82,4 +84,41 @@ test("the proxy variables: HTTP ones in both cases, SOCKS as socks5h, npm's, yar
     expect({ k, v: env[k] }).toEqual({ k, v: "http://127.0.0.1:3128" });
   }
   expect([env.ALL_PROXY, env.all_proxy, env.NO_PROXY, env.no_proxy]).toEqual(["socks5h://127.0.0.1:1080", "socks5h://127.0.0.1:1080", "", ""]);
+});
+
+describe("ipVersion", () => {
+  // node:net's isIP is the reference; the CLI does not load node:net (5 ms of start-up).
+  const cases = [
+    "127.0.0.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.4 ", " 1.2.3.4", "1..2.3", "a.b.c.d", "",
+    "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7", "1:::2", ":1", "1:", "1::2::3",
+    "::ffff:1.2.3.4", "::ffff:1.2.3.256", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "1.2.3.4::", "fe80::1%eth0", "fe80::1%", "12345::", "g::1",
+    "FE80::ABCD", "[::1]", "::1:", "localhost", "example.com",
+  ];
+  test("agrees with node:net's isIP on literals, near misses and names", () => {
+    for (const c of cases) expect({ c, v: ipVersion(c) }).toEqual({ c, v: isIP(c) as 0 | 4 | 6 });
+  });
+  test("agrees with isIP on random strings of address characters (seeded)", () => {
+    const rnd = prng(20261204);
+    const chars = "0123456789abcdef:.%";
+    for (let i = 0; i < 20000; i++) {
+      const c = Array.from({ length: 1 + Math.floor(rnd() * 20) }, () => chars[Math.floor(rnd() * chars.length)]).join("");
+      expect({ c, v: ipVersion(c) }).toEqual({ c, v: isIP(c) as 0 | 4 | 6 });
+    }
+    // Near-valid ones: groups, "::" and IPv4 tails put together at random.
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const parts = ["0", "1", "ff", "ffff", "12345", "g", "", "1.2.3.4", "300.1.1.1", "01.1.1.1"];
+    for (let i = 0; i < 20000; i++) {
+      const n = 1 + Math.floor(rnd() * 9);
+      const c = Array.from({ length: n }, () => pick(parts)).reduce((acc, p) => acc + pick([":", ":", "::", "."]) + p) + pick(["", "", "%eth0", "%"]);
+      expect({ c, v: ipVersion(c) }).toEqual({ c, v: isIP(c) as 0 | 4 | 6 });
+    }
+  });
+});
+
+describe("retargetProxyEnv", () => {
+  test("the defaults point at the given ports; a value the caller set stays", () => {
+    const env = { ...proxyEnv(), HTTP_PROXY: "http://mine:1", PATH: "/bin" };
+    const out = retargetProxyEnv(env, { http: 4000, socks: 5000 });
+    expect([out.HTTP_PROXY, out.https_proxy, out.ALL_PROXY, out.npm_config_proxy, out.NO_PROXY, out.PATH]).toEqual(["http://mine:1", "http://127.0.0.1:4000", "socks5h://127.0.0.1:5000", "http://127.0.0.1:4000", "", "/bin"]);
+  });
 });
