@@ -1,0 +1,36 @@
+// Failing like a tool, not a script: where sandbox or the library cannot work, or meets an error
+// it did not expect, the user gets one line saying what is wrong (and an exit status), never a
+// stack trace; --debug shows the trace of an unexpected error.
+import { describe, expect, test } from "bun:test";
+import { BIN, run, tempDir, WHO, type RunResult } from "../support/run.ts";
+
+const RO = ["--ro-bind", "/", "/"];
+
+/** The one line `r` printed on stderr (fails when it printed more, or a trace). */
+function oneLine(r: RunResult): string {
+  expect(r.stderr).not.toContain("    at ");
+  const lines = r.stderr.split("\n");
+  expect({ lines: lines.length, last: lines.at(-1), stderr: r.stderr }).toEqual({ lines: 2, last: "", stderr: r.stderr });
+  return lines[0]!;
+}
+
+describe.each(WHO)("as %s", (who) => {
+  // A real unexpected error: the current directory was removed, so Bun's process.cwd() throws
+  // where the command line is read. (Should it ever get a message of its own, take another.)
+  test("an unexpected error is one line saying so, the trace only with --debug", () => {
+    const t = tempDir(who);
+    try {
+      const inGone = (args: string[]) => run(who, ["sh", "-c", 'mkdir "$0/gone" && cd "$0/gone" && rmdir "$0/gone" && exec "$@"', t.path, BIN, ...args]);
+      const r = inGone([...RO, "true"]);
+      expect(oneLine(r)).toMatch(/^sandbox: internal error: .*process\.cwd.*; rerun with --debug for the trace$/);
+      expect([r.code, r.stdout]).toEqual([1, ""]);
+      const debug = inGone(["--debug", ...RO, "true"]);
+      expect(debug.code).toBe(1);
+      const [first, ...trace] = debug.stderr.trimEnd().split("\n");
+      expect(first).toMatch(/^sandbox: internal error: .*process\.cwd/);
+      expect(trace.some((l) => l.startsWith("    at "))).toBe(true);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
