@@ -1,7 +1,7 @@
 // `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
 // process stays single-threaded (no ESM import of local files, sync APIs only). Whatever the CLI
-// throws, while its modules load or while it runs (an error nobody expected), reaches the user
-// as one line and exit status 1, the trace only with --debug.
+// throws, while its modules load (no C library) or while it runs (an error nobody expected),
+// reaches the user as one line and exit status 1, the trace only with --debug.
 import { writeSync } from "node:fs";
 import { failureText } from "./failure.ts";
 

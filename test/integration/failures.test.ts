@@ -2,9 +2,12 @@
 // it did not expect, the user gets one line saying what is wrong (and an exit status), never a
 // stack trace; --debug shows the trace of an unexpected error.
 import { describe, expect, test } from "bun:test";
-import { BIN, run, tempDir, WHO, type RunResult } from "../support/run.ts";
+import { writeFileSync } from "node:fs";
+import { BIN, BUN, ROOT, run, sandbox, tempDir, WHO, type RunResult } from "../support/run.ts";
 
 const RO = ["--ro-bind", "/", "/"];
+/** Test-only: the path the C library is opened from, here one that does not exist (as on musl). */
+const NO_LIBC = { BUN_SANDBOX_TEST_LIBC: "/nonexistent/libc.so.6" };
 
 /** The one line `r` printed on stderr (fails when it printed more, or a trace). */
 function oneLine(r: RunResult): string {
@@ -15,6 +18,28 @@ function oneLine(r: RunResult): string {
 }
 
 describe.each(WHO)("as %s", (who) => {
+  test("without the C library (musl, Alpine) the CLI says so in one line and exits 1", () => {
+    const r = sandbox(who, [...RO, "true"], { env: NO_LIBC });
+    expect(oneLine(r)).toMatch(/^sandbox: cannot open the C library \/nonexistent\/libc\.so\.6 \(.*No such file or directory\); glibc is needed/);
+    expect([r.code, r.stdout]).toEqual([1, ""]);
+  });
+
+  test("without the C library a program importing the library gets one line and exit 1", () => {
+    const t = tempDir(who);
+    try {
+      writeFileSync(`${t.path}/use.ts`, `import { sandbox } from "${ROOT}/src/api/index.ts";\nconsole.log(typeof sandbox);\n`);
+      t.own();
+      const r = run(who, [BUN, `${t.path}/use.ts`], { env: NO_LIBC });
+      expect(oneLine(r)).toMatch(/^bun-sandbox: cannot open the C library \/nonexistent\/libc\.so\.6 \(.*\); glibc is needed/);
+      expect([r.code, r.stdout]).toEqual([1, ""]);
+      // and it imports as usual with the C library there
+      const ok = run(who, [BUN, `${t.path}/use.ts`]);
+      expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, "function\n", ""]);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   // A real unexpected error: the current directory was removed, so Bun's process.cwd() throws
   // where the command line is read. (Should it ever get a message of its own, take another.)
   test("an unexpected error is one line saying so, the trace only with --debug", () => {
