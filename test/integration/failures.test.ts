@@ -40,12 +40,20 @@ describe.each(WHO)("as %s", (who) => {
     }
   });
 
+  test("without /proc (Bun cannot start there) one line names /proc, exit 1", () => {
+    const r = sandbox(who, [...RO, "--tmpfs", "/proc", BIN, ...RO, "true"]);
+    expect(oneLine(r)).toMatch(/^sandbox: \/proc is not mounted/);
+    expect([r.code, r.stdout]).toEqual([1, ""]);
+  });
+
   // A real unexpected error: the current directory was removed, so Bun's process.cwd() throws
   // where the command line is read. (Should it ever get a message of its own, take another.)
+  // Started with bun rather than through the bin's shell, which would first complain in a line
+  // of its own that it cannot tell the current directory.
   test("an unexpected error is one line saying so, the trace only with --debug", () => {
     const t = tempDir(who);
     try {
-      const inGone = (args: string[]) => run(who, ["sh", "-c", 'mkdir "$0/gone" && cd "$0/gone" && rmdir "$0/gone" && exec "$@"', t.path, BIN, ...args]);
+      const inGone = (args: string[]) => run(who, ["sh", "-c", 'mkdir "$0/gone" && cd "$0/gone" && rmdir "$0/gone" && exec "$@"', t.path, BUN, BIN, ...args]);
       const r = inGone([...RO, "true"]);
       expect(oneLine(r)).toMatch(/^sandbox: internal error: .*process\.cwd.*; rerun with --debug for the trace$/);
       expect([r.code, r.stdout]).toEqual([1, ""]);
