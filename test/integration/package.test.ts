@@ -49,5 +49,8 @@ describe("package", () => {
       expect({ f, shipped: files.includes(f) }).toEqual({ f, shipped: true });
     }
     expect(existsSync(`${ROOT}/dist/proxy.cjs`)).toBe(true);
+    // What users read names only what they have: the design notes are not shipped.
+    const naming = files.filter((f) => f !== "README.md" && !f.endsWith(".jsc") && readFileSync(`${ROOT}/${f}`, "utf8").includes("DESIGN.md"));
+    expect(naming).toEqual([]);
   });
 });
