@@ -15,7 +15,7 @@ import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 import { noLimits, type Limits } from "../plan/limits.ts";
 import { parseHostPattern, proxyEnv } from "../plan/network.ts";
 import type { RlimitName } from "../sys/rlimit.ts";
-import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
+import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult, StdioOption } from "./types.ts";
 
 type Flag =
   | "becomeRoot" | "mapSubids" | "unshareNet" | "unshareIpc" | "unsharePid" | "unshareUts" | "unshareCgroup"
@@ -526,13 +526,17 @@ export class Sandbox {
     return validatePlan(this.toPlan(cmd, options));
   }
 
-  /** Runs `cmd` in the sandbox; like Bun.spawn. */
-  spawn(cmd: readonly string[], options: SandboxSpawnOptions = {}): SandboxSubprocess {
+  /** Runs `cmd` in the sandbox; like Bun.spawn (stdout piped, stderr inherited unless told otherwise). */
+  spawn<const In extends StdioOption = "ignore", const Out extends StdioOption = "pipe", const Err extends StdioOption = "inherit">(
+    cmd: readonly string[], options: SandboxSpawnOptions<In, Out, Err> = {},
+  ): SandboxSubprocess<In, Out, Err> {
     return new SandboxProcess({ plan: this.planFor(cmd, options) }, options, this.s.warm, this.s.onStatus);
   }
 
-  /** Runs `cmd` in the sandbox and waits; like Bun.spawnSync. */
-  spawnSync(cmd: readonly string[], options: SandboxSpawnSyncOptions = {}): SandboxSyncResult {
+  /** Runs `cmd` in the sandbox and waits; like Bun.spawnSync (stdout and stderr captured unless told otherwise). */
+  spawnSync<const Out extends StdioOption = "pipe", const Err extends StdioOption = "pipe">(
+    cmd: readonly string[], options: SandboxSpawnSyncOptions<Out, Err> = {},
+  ): SandboxSyncResult<Out, Err> {
     return spawnSyncJob({ plan: this.planFor(cmd, options) }, options, this.s.warm, this.s.onStatus);
   }
 }

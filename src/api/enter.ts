@@ -12,7 +12,7 @@ import { PlanError, requireAbsolute } from "../plan/errors.ts";
 import type { NamespaceName } from "../sys/flags.ts";
 import { SandboxProcess } from "./subprocess.ts";
 import { spawnSyncJob } from "./sync.ts";
-import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult } from "./types.ts";
+import type { SandboxSpawnOptions, SandboxSpawnSyncOptions, SandboxStatus, SandboxSubprocess, SandboxSyncResult, StdioOption } from "./types.ts";
 
 export interface EnterOptions {
   /**
@@ -69,12 +69,16 @@ export class EnteredNamespaces {
   }
 
   /** Runs `cmd` in the namespaces; like Bun.spawn (and a sandbox's spawn). */
-  spawn(cmd: readonly string[], options: SandboxSpawnOptions = {}): SandboxSubprocess {
+  spawn<const In extends StdioOption = "ignore", const Out extends StdioOption = "pipe", const Err extends StdioOption = "inherit">(
+    cmd: readonly string[], options: SandboxSpawnOptions<In, Out, Err> = {},
+  ): SandboxSubprocess<In, Out, Err> {
     return new SandboxProcess({ enter: this.toSpec(cmd, options) }, options, this.warm, this.onStatus);
   }
 
   /** Runs `cmd` in the namespaces and waits; like Bun.spawnSync (and a sandbox's spawnSync). */
-  spawnSync(cmd: readonly string[], options: SandboxSpawnSyncOptions = {}): SandboxSyncResult {
+  spawnSync<const Out extends StdioOption = "pipe", const Err extends StdioOption = "pipe">(
+    cmd: readonly string[], options: SandboxSpawnSyncOptions<Out, Err> = {},
+  ): SandboxSyncResult<Out, Err> {
     return spawnSyncJob({ enter: this.toSpec(cmd, options) }, options, this.warm, this.onStatus);
   }
 }

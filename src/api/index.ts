@@ -7,6 +7,8 @@
 //
 //   import { enter } from "bun-sandbox";
 //   enter(p.pid).spawnSync(["ip", "addr"]);   // a command in the namespaces of a running process
+// First: without the C library, one line instead of a trace from one of the imports below.
+import "./preflight.ts";
 import { Sandbox, type SandboxOptions } from "./builder.ts";
 import type { Plan } from "../plan/types.ts";
 import { shutdownWarmServer, warmServerPid } from "./server.ts";

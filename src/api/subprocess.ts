@@ -7,7 +7,7 @@ import { signalNumber } from "../sys/signals.ts";
 import { pidfdOpen, pidfdSendSignal } from "../sys/process.ts";
 import { launch, StatusTracker, type Launched } from "./launch.ts";
 import { withFds, type StageJob } from "../stage/request.ts";
-import { SandboxError, type SandboxSpawnOptions, type SandboxStatus, type SandboxSubprocess, type StdioOption } from "./types.ts";
+import { SandboxError, type SandboxSpawnOptions, type SandboxStatus, type SandboxSubprocess, type StdinOf, type StdioArray, type StdioOption, type StreamOf } from "./types.ts";
 
 let devNull = -1;
 /** One /dev/null fd for every "ignore" (the server gets its own copy per request). */
@@ -56,8 +56,9 @@ export function setupIo(slots: StdioOption[], pipeFor: (target: number) => "read
   return out;
 }
 
-export function stdioSlots(opts: { stdin?: unknown; stdout?: StdioOption; stderr?: StdioOption; stdio?: StdioOption[] }, dflt: [StdioOption, StdioOption, StdioOption]): StdioOption[] {
-  const slots: StdioOption[] = [...(opts.stdio ?? dflt)];
+export function stdioSlots(opts: { stdin?: unknown; stdout?: StdioOption; stderr?: StdioOption; stdio?: StdioArray }, dflt: [StdioOption, StdioOption, StdioOption]): StdioOption[] {
+  // Undefined entries past stderr are left for setupIo to refuse.
+  const slots = [...(opts.stdio ?? dflt)] as StdioOption[];
   for (let i = 0; i < 3; i++) slots[i] ??= dflt[i]!;
   if (opts.stdin !== undefined) slots[0] = opts.stdin as StdioOption;
   if (opts.stdout !== undefined) slots[1] = opts.stdout;
@@ -137,11 +138,11 @@ function sinkFromFd(fd: number): FileSink {
   return wrapper as FileSink;
 }
 
-export class SandboxProcess implements SandboxSubprocess {
+export class SandboxProcess<In extends StdioOption, Out extends StdioOption, Err extends StdioOption> implements SandboxSubprocess<In, Out, Err> {
   readonly pid: number;
-  readonly stdin: FileSink | undefined;
-  readonly stdout: ReadableStream<Uint8Array> | undefined;
-  readonly stderr: ReadableStream<Uint8Array> | undefined;
+  readonly stdin: StdinOf<In>;
+  readonly stdout: StreamOf<Out>;
+  readonly stderr: StreamOf<Err>;
   readonly exited: Promise<number>;
   exitCode: number | null = null;
   signalCode: NodeJS.Signals | null = null;
@@ -154,7 +155,7 @@ export class SandboxProcess implements SandboxSubprocess {
   private pidfd = -1;
 
   /** `job`: a sandbox's plan, or the namespaces of a process to enter. */
-  constructor(job: StageJob, opts: SandboxSpawnOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null) {
+  constructor(job: StageJob, opts: SandboxSpawnOptions<In, Out, Err>, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null) {
     const slots = stdioSlots(opts, ["ignore", "pipe", "inherit"]);
     const io = setupIo(slots, (t) => (t === 0 ? "read" : "write"));
     let launched;
@@ -175,9 +176,10 @@ export class SandboxProcess implements SandboxSubprocess {
     const hostIn = io.hostEnds.get(0);
     const hostOut = io.hostEnds.get(1);
     const hostErr = io.hostEnds.get(2);
-    this.stdin = hostIn === undefined ? undefined : sinkFromFd(hostIn);
-    this.stdout = hostOut === undefined ? undefined : readableFromFd(hostOut);
-    this.stderr = hostErr === undefined ? undefined : readableFromFd(hostErr);
+    // A sink or stream exactly where the option was "pipe", which is what StdinOf and StreamOf say.
+    this.stdin = (hostIn === undefined ? undefined : sinkFromFd(hostIn)) as StdinOf<In>;
+    this.stdout = (hostOut === undefined ? undefined : readableFromFd(hostOut)) as StreamOf<Out>;
+    this.stderr = (hostErr === undefined ? undefined : readableFromFd(hostErr)) as StreamOf<Err>;
     const killSignal = opts.killSignal ?? "SIGTERM";
     if (opts.timeout !== undefined && opts.timeout > 0) this.timer = setTimeout(() => this.kill(killSignal), opts.timeout);
     if (opts.signal) {
@@ -191,7 +193,7 @@ export class SandboxProcess implements SandboxSubprocess {
   }
 
   /** Reads the status events until the exit; resolves with the exit code or rejects with the cause. */
-  private async follow(launched: Launched, opts: SandboxSpawnOptions, onStatus: ((s: SandboxStatus) => void) | null): Promise<number> {
+  private async follow(launched: Launched, opts: SandboxSpawnOptions<In, Out, Err>, onStatus: ((s: SandboxStatus) => void) | null): Promise<number> {
     const tracker = new StatusTracker(this.pid, onStatus);
     try {
       for (const ev of launched.early) tracker.handle(ev);

@@ -9,10 +9,12 @@ import { signalNumber } from "../sys/signals.ts";
 import { launch, StatusTracker } from "./launch.ts";
 import { withFds, type StageJob } from "../stage/request.ts";
 import { nullFd, stdioSlots } from "./subprocess.ts";
-import { SandboxError, type SandboxSpawnSyncOptions, type SandboxStatus, type SandboxSyncResult, type StdioOption } from "./types.ts";
+import { SandboxError, type OutputOf, type SandboxSpawnSyncOptions, type SandboxStatus, type SandboxSyncResult, type StdioOption } from "./types.ts";
 
 /** `job`: a sandbox's plan, or the namespaces of a process to enter. */
-export function spawnSyncJob(job: StageJob, opts: SandboxSpawnSyncOptions, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null): SandboxSyncResult {
+export function spawnSyncJob<Out extends StdioOption, Err extends StdioOption>(
+  job: StageJob, opts: SandboxSpawnSyncOptions<Out, Err>, warm: boolean, onStatus: ((s: SandboxStatus) => void) | null,
+): SandboxSyncResult<Out, Err> {
   const input = opts.stdin;
   const slots = stdioSlots({ ...opts, stdin: typeof input === "string" || input instanceof Uint8Array ? "pipe" : input }, ["ignore", "pipe", "pipe"]);
   const io: number[] = [];
@@ -71,8 +73,9 @@ export function spawnSyncJob(job: StageJob, opts: SandboxSpawnSyncOptions, warm:
       release();
     }
     const { exitCode, signalCode, error, usage, limit } = tracker.finish();
-    const out = (t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined);
-    return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out(1), stderr: out(2), error, exitedDueToTimeout: timedOut, resourceUsage: usage, limit };
+    // A Buffer exactly where the option was "pipe", which is what OutputOf says.
+    const out = <X extends StdioOption>(t: number) => (captured.has(t) ? readFile(`/proc/self/fd/${captured.get(t)}`) : undefined) as OutputOf<X>;
+    return { pid, exitCode, signalCode, success: exitCode === 0, stdout: out<Out>(1), stderr: out<Err>(2), error, exitedDueToTimeout: timedOut, resourceUsage: usage, limit };
   } finally {
     for (const fd of mine) closeQuiet(fd);
   }

@@ -1,5 +1,5 @@
-// `sandbox` entry point. Bundled into dist/sandbox.cjs and loaded by bin/sandbox.cjs, so the
-// process stays single-threaded (no ESM import of local files, sync APIs only).
+// The `sandbox` command: main() runs it and ends the process. Loaded and run by its entry point,
+// src/cli/entry.ts, which turns what main() throws (an error it does not expect) into one line.
 import { readFile, readlinkOrNull, readToEnd } from "../sys/fs.ts";
 import { MAX_FILE_BYTES } from "../plan/ops/file.ts";
 import { inheritedFds } from "../sys/fdscan.ts";
@@ -103,5 +103,3 @@ export function main(argv: readonly string[]): never {
       }
   }
 }
-
-main(process.argv.slice(2));

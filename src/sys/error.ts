@@ -23,3 +23,16 @@ export class SysError extends Error {
     this.dest = dest;
   }
 }
+
+/**
+ * The C library could not be opened (a musl system such as Alpine has no libc.so.6): nothing
+ * here works then. The message is one line for the CLI and the library to print as they are.
+ */
+export class LibcUnavailable extends Error {
+  constructor(path: string, cause: unknown) {
+    // Bun's message repeats the path: `Failed to open library "P": P: cannot open shared object file: ...`
+    const why = (cause instanceof Error ? cause.message : String(cause)).replace(/^Failed to open library "[^"]*": /, "").split("\n")[0];
+    super(`cannot open the C library ${path} (${why}); glibc is needed, and musl-based systems such as Alpine are not supported`);
+    this.name = "LibcUnavailable";
+  }
+}

@@ -3,10 +3,11 @@
 // when it exists and `syscall(NR, ...)` otherwise.
 import { CFunction, dlopen, FFIType as T, toArrayBuffer, type Pointer } from "bun:ffi";
 import { Errno } from "./errno.ts";
-import { SysError } from "./error.ts";
+import { LibcUnavailable, SysError } from "./error.ts";
 import { hostArch, syscallNumber, type SyscallName } from "./numbers.ts";
 
-const LIBC = "libc.so.6";
+/** glibc's. BUN_SANDBOX_TEST_LIBC names another file: the tests' way to a host without it. */
+const LIBC = process.env.BUN_SANDBOX_TEST_LIBC || "libc.so.6";
 
 const symbols = {
   __errno_location: { args: [], returns: T.ptr },
@@ -69,7 +70,16 @@ const symbols = {
   getcwd: { args: [T.ptr, T.u64], returns: T.ptr },
 } as const;
 
-export const libc = dlopen(LIBC, symbols).symbols;
+function openLibc() {
+  try {
+    return dlopen(LIBC, symbols).symbols;
+  } catch (e) {
+    throw new LibcUnavailable(LIBC, e);
+  }
+}
+
+/** Throws LibcUnavailable when the module loads without it (the CLI's entry and the library's report it). */
+export const libc = openLibc();
 
 const errnoCell = new Int32Array(toArrayBuffer(libc.__errno_location() as Pointer, 0, 4));
 

@@ -8,8 +8,12 @@ import { BUN, ROOT, tempDir } from "../support/run.ts";
 const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8"));
 
 describe("package", () => {
-  test("exports is a map: bun gets the library, other runtimes the one-line refusal; the licence is there", () => {
-    expect(pkg.exports).toEqual({ ".": { bun: "./src/api/index.ts", import: "./lib/needs-bun.mjs", default: "./lib/needs-bun.cjs" }, "./package.json": "./package.json" });
+  test("exports is a map: TypeScript gets the declarations, bun the library, other runtimes the one-line refusal; the licence is there", () => {
+    const types = "./types/api/index.d.ts";
+    expect(pkg.exports).toEqual({ ".": { types, bun: "./src/api/index.ts", import: "./lib/needs-bun.mjs", default: "./lib/needs-bun.cjs" }, "./package.json": "./package.json" });
+    // TypeScript takes the first condition it knows: "types" must come before "import".
+    expect(Object.keys(pkg.exports["."])[0]).toBe("types");
+    expect(pkg.types).toBe(types);
     expect([pkg.engines, pkg.os, pkg.cpu, pkg.license]).toEqual([{ bun: ">=1.4.5" }, ["linux"], ["x64", "arm64"], "MIT"]);
     expect(readFileSync(`${ROOT}/LICENSE`, "utf8")).toStartWith("MIT License");
   });
@@ -33,14 +37,20 @@ describe("package", () => {
     }
   });
 
-  test("npm pack ships what runs: bin, the bundles, lib, src, README, docs, LICENSE; no tests, scripts or test bundles", () => {
+  test("npm pack ships what runs: bin, the bundles, lib, src, the declarations, README, docs, LICENSE; no tests, scripts or test bundles", () => {
     const r = spawnSync(["npm", "pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(0);
     const files: string[] = JSON.parse(r.stdout.toString())[0].files.map((f: { path: string }) => f.path);
     const tops = [...new Set(files.map((f) => (f.includes("/") ? f.slice(0, f.indexOf("/")) : f)))].sort();
-    expect(tops).toEqual(["LICENSE", "README.md", "bin", "dist", "docs", "lib", "package.json", "src"]);
+    expect(tops).toEqual(["LICENSE", "README.md", "bin", "dist", "docs", "lib", "package.json", "src", "types"]);
     expect(files.filter((f) => f.startsWith("dist/")).every((f) => /^dist\/[^/]+\.(cjs|jsc)$/.test(f))).toBe(true);
-    for (const f of ["dist/sandbox.cjs", "dist/stage-server.cjs", "dist/proxy.cjs", "bin/sandbox.cjs", "lib/needs-bun.cjs"]) expect({ f, shipped: files.includes(f) }).toEqual({ f, shipped: true });
+    expect(files.filter((f) => f.startsWith("types/")).every((f) => f.endsWith(".d.ts"))).toBe(true);
+    for (const f of ["dist/sandbox.cjs", "dist/stage-server.cjs", "dist/proxy.cjs", "bin/sandbox.cjs", "lib/needs-bun.cjs", "types/api/index.d.ts", "types/api/types.d.ts"]) {
+      expect({ f, shipped: files.includes(f) }).toEqual({ f, shipped: true });
+    }
     expect(existsSync(`${ROOT}/dist/proxy.cjs`)).toBe(true);
+    // What users read names only what they have: the design notes are not shipped.
+    const naming = files.filter((f) => f !== "README.md" && !f.endsWith(".jsc") && readFileSync(`${ROOT}/${f}`, "utf8").includes("DESIGN.md"));
+    expect(naming).toEqual([]);
   });
 });
