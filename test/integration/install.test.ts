@@ -103,7 +103,7 @@ describe.each(WHO)("installed from the tarball, as %s", (who: Who) => {
     const { app, add } = consumer(who);
     expect({ code: add.code, stderr: add.code === 0 ? "" : add.stderr }).toEqual({ code: 0, stderr: "" });
     const shipped = readdirSync(`${app}/node_modules/bun-sandbox`).filter((f) => !f.startsWith("."));
-    expect(shipped.sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "lib", "package.json", "src", "types"]);
+    expect(shipped.sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "docs", "lib", "package.json", "src", "types"]);
     expect(readdirSync(`${app}/node_modules/.bin`)).toEqual(["sandbox"]);
   }, 180_000);
 
