@@ -11,7 +11,8 @@ import { validatePlan } from "../plan/validate.ts";
 import { PlanError } from "../plan/errors.ts";
 import { runStage } from "../stage/run.ts";
 import { runEnter } from "../stage/enter.ts";
-import { HELP, parseArgs, UsageError } from "./args.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { helpText } from "./help.ts";
 import { BUN_ISOLATION_FLAGS, callerEnv, hasSingleThreadEnv, parseEnviron, reexecEnv, SAVED_ENV, startedIsolated } from "./env.ts";
 import { runDoctor } from "./doctor.ts";
 import { VERSION } from "./version.ts";
@@ -70,7 +71,7 @@ export function main(argv: readonly string[]): never {
   }
   switch (parsed.kind) {
     case "help":
-      writeOut(1, HELP + "\n");
+      writeOut(1, helpText() + "\n");
       exit(0);
     // falls through (process.exit does not return)
     case "version":

@@ -6,7 +6,8 @@ import {
   planOverlaySplit, resolveDirModes, type DirModeAction, type HostMount,
 } from "../../src/plan/ops/dirmodes.ts";
 import { parseMountinfo } from "../../src/stage/mounts.ts";
-import { parseArgs, UsageError, HELP } from "../../src/cli/args.ts";
+import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { helpText } from "../../src/cli/help.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 import { optimizeOperations } from "../../src/plan/optimize.ts";
 import { PlanError } from "../../src/plan/errors.ts";
@@ -332,7 +333,7 @@ describe("command line", () => {
 
   test("--help documents the options", () => {
     for (const o of ["--hidden-dir DIR", "--read-only-dir DIR", "--overlay-dir DIR", "--full-access-dir DIR", "--tmpfs-size SIZE", "--tmpfs-numa NODES", "--output-dir DIR"]) {
-      expect(HELP).toContain(o);
+      expect(helpText()).toContain(o);
     }
   });
 });
