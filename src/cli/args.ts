@@ -8,7 +8,7 @@ import { applyEnv, newEnterState, newRunState, UsageError, type Args, type Parse
 export { parseOctalMode, parseSize, UsageError, type ParseInput, type ParseResult } from "./state.ts";
 
 /** The options that build a sandbox (not --help and the like, not the --enter-only ones). */
-export const KNOWN_OPTIONS: readonly string[] = OPTIONS.filter((o: OptionSpec) => o.run || o.flag).map((o) => o.name);
+export const KNOWN_OPTIONS: readonly string[] = OPTIONS.filter((o) => o.run || o.flag).map((o) => o.name);
 
 function missingArguments(o: OptionSpec): UsageError {
   const n = o.args.length;
@@ -36,7 +36,7 @@ function lookup(arg: string): OptionSpec {
 /** --perms and --size must be followed by an option that uses them. */
 function checkPending(s: RunState, next: OptionSpec | null, what: string): void {
   if (s.perms && !next?.perms) {
-    const users = OPTIONS.filter((o: OptionSpec) => o.perms).map((o) => o.name);
+    const users = OPTIONS.filter((o) => o.perms).map((o) => o.name);
     throw new UsageError(`--perms ${s.perms.text} must be followed by ${users.join(", ")}; got ${what}`);
   }
   if (s.size && !next?.size) throw new UsageError(`--size ${s.size.text} must be followed by --tmpfs; got ${what}`);

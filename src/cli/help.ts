@@ -41,7 +41,7 @@ function wrap(head: string, text: string): string {
 
 export function helpText(): string {
   const sections = (Object.keys(SECTION_INTRO) as Section[]).map((section) => {
-    const lines = OPTIONS.filter((o: OptionSpec) => o.section === section).map((o) => wrap(label(o), o.help));
+    const lines = OPTIONS.filter((o) => o.section === section).map((o) => wrap(label(o), o.help));
     return [SECTION_INTRO[section], ...lines].filter(Boolean).join("\n");
   });
   return [USAGE, ...sections, FOOTER].join("\n\n");

@@ -139,7 +139,7 @@ const DIR = ["DIR"] as const;
 
 // Help texts are one line each; help.ts wraps them. Order: as --help lists them, and the order
 // toArgs() gives flags in.
-export const OPTIONS = [
+const TABLE = [
   { name: "--help", short: "-h", args: [], help: "Show this help", section: "main", method: null, enter: true, info: { follow: [], result: () => ({ kind: "help" }) } },
   { name: "--version", args: [], help: "Show package version", section: "main", method: null, enter: true, info: { follow: [], result: () => ({ kind: "version" }) } },
   {
@@ -263,14 +263,19 @@ export const OPTIONS = [
   { name: "--output-dir", args: DIR, help: "Copy the files written in overlay directories to DIR afterwards", section: "dirmodes", method: "outputDir", fields: OPS, run: (s, [dir]) => void (s.dirModeSettings.outputDir = abs(s, dir)) },
 ] as const satisfies readonly OptionSpec[];
 
-export type OptionName = (typeof OPTIONS)[number]["name"];
+export const OPTIONS: readonly OptionSpec[] = TABLE;
 
-const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.flatMap((o: OptionSpec) => (o.short ? [[o.name, o], [o.short, o]] : [[o.name, o]])));
+export type OptionName = (typeof TABLE)[number]["name"];
+type SpecOf<N extends OptionName> = Extract<(typeof TABLE)[number], { name: N }>;
+/** A string for each argument the table gives option N: toArgs() cannot give it too few or many. */
+export type ArgsOf<N extends OptionName> = SpecOf<N>["args"] extends infer A extends readonly unknown[] ? { -readonly [K in keyof A]: string } : never;
+
+const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.flatMap((o): [string, OptionSpec][] => (o.short ? [[o.name, o], [o.short, o]] : [[o.name, o]])));
 
 /** The option typed as `arg` (its name or short name), if there is one. */
 export const optionNamed = (arg: string): OptionSpec | undefined => BY_NAME.get(arg);
 
 /** The option of a directory mode. */
 export function optionOfMode(mode: DirMode): OptionName {
-  return OPTIONS.find((o: OptionSpec) => o.dirMode === mode)!.name;
+  return OPTIONS.find((o) => o.dirMode === mode)!.name as OptionName;
 }
