@@ -10,15 +10,19 @@ export { parseOctalMode, parseSize, UsageError, type ParseInput, type ParseResul
 /** The options that build a sandbox (not --help and the like, not the --enter-only ones). */
 export const KNOWN_OPTIONS: readonly string[] = OPTIONS.filter((o) => o.run || o.flag).map((o) => o.name);
 
-function missingArguments(o: OptionSpec): UsageError {
+function missingArguments(o: OptionSpec, detail = ""): UsageError {
   const n = o.args.length;
-  return new UsageError(`${o.name} needs ${n === 1 ? "an argument" : `${n} arguments`} (${o.name} ${o.args.join(" ")})`);
+  return new UsageError(`${o.name} needs ${n === 1 ? "an argument" : `${n} arguments`} (${o.name} ${o.args.join(" ")})${detail}`);
 }
 
 /** The arguments of the option at argv[i] (its arity's worth; "" past it). */
 function takeArguments(argv: readonly string[], i: number, o: OptionSpec): Args {
   if (i + o.args.length >= argv.length) throw missingArguments(o);
-  return [argv[i + 1] ?? "", o.args.length > 1 ? argv[i + 2]! : ""];
+  const args = argv.slice(i + 1, i + 1 + o.args.length);
+  // `--bind /a -- cmd` lacks an argument: -- ends the options, it is never one's argument.
+  const dashes = args.indexOf("--");
+  if (dashes >= 0) throw missingArguments(o, ` before --; got -- as ${o.args[dashes]}`);
+  return [args[0] ?? "", args[1] ?? ""];
 }
 
 /** The result of an option that ends parsing (--help, --version, --doctor). */

@@ -244,6 +244,15 @@ describe("parseArgs", () => {
     for (const p of parts) expect(msg).toContain(p);
   });
 
+  test("an option argument cannot be --: the option is missing one (one line naming it)", () => {
+    expect(usage(["--bind", "/a", "--", "cmd"]).message).toBe("--bind needs 2 arguments (--bind SRC DST) before --; got -- as DST");
+    expect(usage(["--tmpfs", "--", "ls"]).message).toBe("--tmpfs needs an argument (--tmpfs DST) before --; got -- as DST");
+    expect(usage(["--setenv", "X", "--"]).message).toBe("--setenv needs 2 arguments (--setenv NAME VALUE) before --; got -- as VALUE");
+    expect(usage(["--enter", "1", "--chdir", "--", "ls"]).message).toBe("--chdir needs an argument (--chdir DIR) before --; got -- as DIR");
+    // As the command's own arguments it is nothing special.
+    expect(run(["--", "echo", "--"]).argv).toEqual(["echo", "--"]);
+  });
+
   test("--help, -h, --version", () => {
     expect(parse(["--help"])).toEqual({ kind: "help" });
     expect(parse(["-h"])).toEqual({ kind: "help" });
