@@ -3,12 +3,15 @@
 // terminal and the few host look-ups (ParseInput).
 import { proxyEnv } from "../plan/network.ts";
 import { OPTIONS, optionNamed, type OptionSpec } from "./options.ts";
-import { applyEnv, newEnterState, newRunState, UsageError, type Args, type ParseInput, type ParseResult, type RunState } from "./state.ts";
+import { applyEnv, emptyPath, newEnterState, newRunState, UsageError, type Args, type ParseInput, type ParseResult, type RunState } from "./state.ts";
 
 export { parseOctalMode, parseSize, UsageError, type ParseInput, type ParseResult } from "./state.ts";
 
 /** The options that build a sandbox (not --help and the like, not the --enter-only ones). */
 export const KNOWN_OPTIONS: readonly string[] = OPTIONS.filter((o) => o.run || o.flag).map((o) => o.name);
+
+// Argument names that stand for a path.
+const PATH_ARGUMENTS: readonly string[] = ["SRC", "DST", "DIR", "PATH", "HOSTLINK"];
 
 function missingArguments(o: OptionSpec, detail = ""): UsageError {
   const n = o.args.length;
@@ -22,6 +25,8 @@ function takeArguments(argv: readonly string[], i: number, o: OptionSpec): Args 
   // `--bind /a -- cmd` lacks an argument: -- ends the options, it is never one's argument.
   const dashes = args.indexOf("--");
   if (dashes >= 0) throw missingArguments(o, ` before --; got -- as ${o.args[dashes]}`);
+  const empty = o.args.findIndex((name, k) => PATH_ARGUMENTS.includes(name) && args[k] === "");
+  if (empty >= 0) throw emptyPath(o.name, o.args[empty]!);
   return [args[0] ?? "", args[1] ?? ""];
 }
 

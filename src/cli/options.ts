@@ -13,7 +13,7 @@ import { CONFINEMENTS, type Confinement } from "../plan/landlock.ts";
 import { parseBytes, parseRlimit, parseSeconds } from "../plan/limits.ts";
 import { parseHostPattern } from "../plan/network.ts";
 import {
-  abs, badValue, parseOctalMode, parseSize, readData, setenv, takePerms, takeSize, usageFrom, UsageError,
+  abs, badValue, emptyPath, parseOctalMode, parseSize, readData, setenv, takePerms, takeSize, usageFrom, UsageError,
   type Args, type EnterState, type ParseResult, type RunState,
 } from "./state.ts";
 
@@ -57,6 +57,7 @@ function bind(readonly: boolean, optional: boolean, nofollow: boolean): RunSette
   return (s, [src, dst], o) => {
     const relative = src.startsWith("+");
     if (relative && nofollow) throw new UsageError(`${o.name} does not take a +SRC (relative) source`);
+    if (src === "+") throw emptyPath(o.name, "SRC");
     s.plan.ops.push({ kind: "bind", src: abs(s, relative ? src.slice(1) : src), dst: abs(s, dst), readonly, optional, relative, nofollow });
   };
 }

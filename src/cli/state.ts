@@ -98,6 +98,11 @@ export function usageFrom<T>(option: string, parse: () => T, only: abstract new 
   }
 }
 
+/** The usage error for an empty path (which would have meant the current directory). */
+export function emptyPath(option: string, arg: string): UsageError {
+  return new UsageError(`${option}: ${arg} is empty; give a path ("." is the current directory)`);
+}
+
 /** The usage error for a value `option` does not take, saying what it does take. */
 export function badValue(option: string, text: string, what: string): never {
   throw new UsageError(`${option}: invalid value "${text}"; give ${what}`);

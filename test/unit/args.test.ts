@@ -253,6 +253,19 @@ describe("parseArgs", () => {
     expect(run(["--", "echo", "--"]).argv).toEqual(["echo", "--"]);
   });
 
+  test("an empty path is a usage error naming the option (it used to mean the current directory)", () => {
+    expect(usage(["--dir", "", "true"]).message).toBe('--dir: DST is empty; give a path ("." is the current directory)');
+    expect(usage(["--tmpfs", "", "true"]).message).toBe('--tmpfs: DST is empty; give a path ("." is the current directory)');
+    expect(usage(["--bind", "", "/b", "true"]).message).toBe('--bind: SRC is empty; give a path ("." is the current directory)');
+    expect(usage(["--ro-bind", "+", "/b", "true"]).message).toBe('--ro-bind: SRC is empty; give a path ("." is the current directory)');
+    for (const argv of [["--chdir", ""], ["--overlay-lowerdir", ""], ["--hidden-dir", ""], ["--chmod", "0755", ""], ["--copy-symlink", "", "/l"], ["--symlink", "", "/l"]]) {
+      expect(usage([...argv, "true"]).message).toStartWith(`${argv[0]}: `);
+    }
+    // Not paths: an empty value, file contents or variable value.
+    expect(run(["--setenv", "X", "", "--write", "", "/f", "true"]).env.X).toBe("");
+    expect(run(["--dir", ".", "true"]).ops).toEqual([{ kind: "dir", dst: "/home/u/src" }]);
+  });
+
   test("--help, -h, --version", () => {
     expect(parse(["--help"])).toEqual({ kind: "help" });
     expect(parse(["-h"])).toEqual({ kind: "help" });
