@@ -30,9 +30,13 @@ function takeArguments(argv: readonly string[], i: number, o: OptionSpec): Args 
   return [args[0] ?? "", args[1] ?? ""];
 }
 
-/** The result of an option that ends parsing (--help, --version, --doctor). */
-function infoResult(o: OptionSpec, rest: readonly string[]): ParseResult {
-  return o.info!.result(rest);
+/** The result of an option that ends parsing (--help, --version, --doctor), typed as `arg`. */
+function infoResult(o: OptionSpec, arg: string, rest: readonly string[]): ParseResult {
+  const { follow, result } = o.info!;
+  // Nothing after it is silently dropped (`--doctor --bogus` was a doctor run).
+  const stray = rest.find((r) => !follow.includes(r));
+  if (stray !== undefined) throw new UsageError(`${arg} takes ${follow.length ? `only ${follow.join(", ")}` : "nothing"} after it; remove ${stray}`);
+  return result(rest);
 }
 
 /** The option at `arg`, or the usage error for an unknown one. */
@@ -73,7 +77,7 @@ export function parseArgs(input: ParseInput): ParseResult {
     }
     if (!arg.startsWith("-")) break;
     const o = lookup(arg);
-    if (o.info) return infoResult(o, argv.slice(i + 1));
+    if (o.info) return infoResult(o, arg, argv.slice(i + 1));
     if (!o.run && !o.flag) return enterFrom(input, i, o);
     const a = takeArguments(argv, i, o);
     i += o.args.length;
@@ -135,7 +139,7 @@ export function parseEnterArgs(input: ParseInput): ParseResult {
     if (!arg.startsWith("-")) break;
     const o = lookup(arg);
     if (!o.enter) throw new UsageError(`${arg} cannot be used with --enter (the target's namespaces and root are used as they are)`);
-    if (o.info) return infoResult(o, argv.slice(i + 1));
+    if (o.info) return infoResult(o, arg, argv.slice(i + 1));
     const a = takeArguments(argv, i, o);
     i += o.args.length;
     if (o.enter !== true) o.enter(e, a);

@@ -269,7 +269,7 @@ describe("parseArgs", () => {
   test("--help, -h, --version", () => {
     expect(parse(["--help"])).toEqual({ kind: "help" });
     expect(parse(["-h"])).toEqual({ kind: "help" });
-    expect(parse(["--tmpfs", "/t", "--help", "--bogus"])).toEqual({ kind: "help" });
+    expect(parse(["--tmpfs", "/t", "--help"])).toEqual({ kind: "help" });
     expect(parse(["--version"])).toEqual({ kind: "version" });
     expect(parse(["--become-root", "--version"])).toEqual({ kind: "version" });
   });
@@ -278,6 +278,16 @@ describe("parseArgs", () => {
     expect(parse(["--doctor"])).toEqual({ kind: "doctor", json: false });
     expect(parse(["--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
     expect(parse(["--unshare-net", "--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
+  });
+
+  test("after --help, --version and --doctor only their own flags: anything else is a usage error naming both", () => {
+    expect(usage(["--doctor", "--bogus"]).message).toBe("--doctor takes only --json after it; remove --bogus");
+    expect(usage(["--doctor", "--json", "--tmpfs", "/t"]).message).toBe("--doctor takes only --json after it; remove --tmpfs");
+    expect(usage(["--help", "--bogus"]).message).toBe("--help takes nothing after it; remove --bogus");
+    expect(usage(["-h", "ls"]).message).toBe("-h takes nothing after it; remove ls");
+    expect(usage(["--version", "--", "x"]).message).toBe("--version takes nothing after it; remove --");
+    expect(usage(["--enter", "1", "--help", "x"]).message).toBe("--help takes nothing after it; remove x");
+    expect(parse(["--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
   });
 
   test("every known option parses into the plan it stands for (the table names each one)", () => {
