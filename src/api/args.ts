@@ -101,7 +101,7 @@ export function planToArgs(plan: Plan, env: EnvChanges): string[] {
         args.push(...opt("--chmod", formatMode(op.mode), op.dst));
         break;
       case "dirmodes":
-        for (const m of op.modes) args.push(...opt(optionOfMode(m.mode), m.dir));
+        for (const m of op.modes) args.push(...opt(optionOfMode(m.mode, m.optional), m.dir));
         if (op.tmpfsSize !== undefined) args.push(...opt("--tmpfs-size", op.tmpfsSize));
         if (op.tmpfsNuma !== undefined) args.push(...opt("--tmpfs-numa", op.tmpfsNuma));
         if (op.outputDir !== undefined) args.push(...opt("--output-dir", op.outputDir));

@@ -11,6 +11,7 @@ import { validatePlan } from "../plan/validate.ts";
 import { PlanError } from "../plan/errors.ts";
 import { runStage } from "../stage/run.ts";
 import { runEnter } from "../stage/enter.ts";
+import { dirOnHost } from "../stage/ops/dirmodes.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { helpText } from "./help.ts";
 import { BUN_ISOLATION_FLAGS, callerEnv, hasSingleThreadEnv, parseEnviron, reexecEnv, SAVED_ENV, startedIsolated } from "./env.ts";
@@ -64,7 +65,7 @@ export function main(argv: readonly string[]): never {
   let parsed;
   try {
     const readFd = (fd: number) => readToEnd(fd, `fd ${fd}`, MAX_FILE_BYTES);
-    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds, readFd });
+    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds, readFd, hostHas: dirOnHost });
   } catch (e) {
     if (e instanceof UsageError) fail(e.message, 2);
     throw e;

@@ -47,6 +47,8 @@ export interface OptionSpec {
   readonly prefix?: true;
   /** A directory mode for its DIR. */
   readonly dirMode?: DirMode;
+  /** The -try form of a directory mode: a DIR missing on the host is skipped. */
+  readonly optional?: true;
   /** Ends parsing with this result; only `follow` may come after it. */
   readonly info?: { readonly follow: readonly string[]; readonly result: (rest: readonly string[]) => ParseResult };
 }
@@ -109,9 +111,14 @@ function data(readonly: boolean): RunSetter {
 function dirMode(s: RunState, [text]: Args, o: OptionSpec): void {
   const dir = abs(s, text);
   const mode = o.dirMode!;
+  // A mistyped DIR would leave the real one with its parent's mode: only a -try form may miss.
+  if (!o.optional && s.input.hostHas?.(dir) === false) {
+    throw new UsageError(`${o.name} ${text}: ${dir} does not exist on the host; create it, or use ${o.name}-try to skip it when missing`);
+  }
   const before = s.dirModes.find((m) => m.dir === dir);
   if (before && before.mode !== mode) throw new UsageError(`${o.name} ${text}: ${dir} already has mode ${before.mode} (${optionOfMode(before.mode)}); give one mode per directory`);
-  if (!before) s.dirModes.push({ dir, mode });
+  if (!before) s.dirModes.push({ dir, mode, ...(o.optional ? { optional: true } : {}) });
+  else if (!o.optional) delete before.optional;
 }
 
 /** A directory-mode setting checked by `check` (null: fine, else why not). */
@@ -259,6 +266,10 @@ const TABLE = [
   { name: "--read-only-dir", args: DIR, help: "DIR is read-only", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "read-only", run: dirMode },
   { name: "--overlay-dir", args: DIR, help: "DIR is writable; writes land in the sandbox's tmpfs", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "overlay", run: dirMode },
   { name: "--full-access-dir", args: DIR, help: "DIR is writable; writes reach the host", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "full-access", run: dirMode },
+  { name: "--hidden-dir-try", args: DIR, help: "Like --hidden-dir; skipped when DIR does not exist on the host", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "hidden", optional: true, run: dirMode },
+  { name: "--read-only-dir-try", args: DIR, help: "Like --read-only-dir; skipped when DIR does not exist", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "read-only", optional: true, run: dirMode },
+  { name: "--overlay-dir-try", args: DIR, help: "Like --overlay-dir; skipped when DIR does not exist", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "overlay", optional: true, run: dirMode },
+  { name: "--full-access-dir-try", args: DIR, help: "Like --full-access-dir; skipped when DIR does not exist", section: "dirmodes", method: "dirMode", fields: OPS, dirMode: "full-access", optional: true, run: dirMode },
   { name: "--tmpfs-size", args: ["SIZE"], help: "Size of the tmpfs holding overlay writes (default 100%)", section: "dirmodes", method: "tmpfsSize", fields: OPS, run: dirModeSetting("tmpfsSize", checkTmpfsSize) },
   { name: "--tmpfs-numa", args: ["NODES"], help: "Bind that tmpfs's memory to these NUMA nodes (e.g. 0 or 0-1)", section: "dirmodes", method: "tmpfsNuma", fields: OPS, run: dirModeSetting("tmpfsNuma", checkNumaNodes) },
   { name: "--output-dir", args: DIR, help: "Copy the files written in overlay directories to DIR afterwards", section: "dirmodes", method: "outputDir", fields: OPS, run: (s, [dir]) => void (s.dirModeSettings.outputDir = abs(s, dir)) },
@@ -276,7 +287,7 @@ const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTIONS.flatMap((o): [s
 /** The option typed as `arg` (its name or short name), if there is one. */
 export const optionNamed = (arg: string): OptionSpec | undefined => BY_NAME.get(arg);
 
-/** The option of a directory mode. */
-export function optionOfMode(mode: DirMode): OptionName {
-  return OPTIONS.find((o) => o.dirMode === mode)!.name as OptionName;
+/** The option of a directory mode (its -try form for an optional one). */
+export function optionOfMode(mode: DirMode, optional = false): OptionName {
+  return OPTIONS.find((o) => o.dirMode === mode && !!o.optional === optional)!.name as OptionName;
 }

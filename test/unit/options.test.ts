@@ -45,6 +45,8 @@ const EXAMPLES: Record<string, string[]> = {
   "--copy-symlink": ["--copy-symlink", "/h", "/l"], "--bind-data": ["--bind-data", "3", "/f"], "--ro-bind-data": ["--ro-bind-data", "3", "/f"],
   "--chmod": ["--chmod", "0755", "/p"], "--hidden-dir": ["--hidden-dir", "/h"], "--read-only-dir": ["--read-only-dir", "/r"],
   "--overlay-dir": ["--overlay-dir", "/"], "--full-access-dir": ["--full-access-dir", "/w"],
+  "--hidden-dir-try": ["--hidden-dir-try", "/h"], "--read-only-dir-try": ["--read-only-dir-try", "/r"],
+  "--overlay-dir-try": ["--overlay-dir-try", "/"], "--full-access-dir-try": ["--full-access-dir-try", "/w"],
   "--tmpfs-size": ["--overlay-dir", "/", "--tmpfs-size", "1g"], "--tmpfs-numa": ["--overlay-dir", "/", "--tmpfs-numa", "0"],
   "--output-dir": ["--overlay-dir", "/", "--output-dir", "out"],
 };
@@ -70,6 +72,8 @@ const LIBRARY: Record<string, (b: Sandbox) => Sandbox> = {
   "--copy-symlink": (b) => b.symlink("/h", "/l", { dereference: true }), "--chmod": (b) => b.chmod("/p", 0o755),
   "--hidden-dir": (b) => b.dirMode("/h", "hidden"), "--read-only-dir": (b) => b.dirMode("/r", "read-only"),
   "--overlay-dir": (b) => b.dirMode("/", "overlay"), "--full-access-dir": (b) => b.dirMode("/w", "full-access"),
+  "--hidden-dir-try": (b) => b.dirMode("/h", "hidden", { optional: true }), "--read-only-dir-try": (b) => b.dirMode("/r", "read-only", { optional: true }),
+  "--overlay-dir-try": (b) => b.dirMode("/", "overlay", { optional: true }), "--full-access-dir-try": (b) => b.dirMode("/w", "full-access", { optional: true }),
   "--tmpfs-size": (b) => b.dirMode("/", "overlay").tmpfsSize("1g"), "--tmpfs-numa": (b) => b.dirMode("/", "overlay").tmpfsNuma("0"),
   "--output-dir": (b) => b.dirMode("/", "overlay").outputDir("/out"),
 };
