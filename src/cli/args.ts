@@ -8,7 +8,7 @@ import { applyEnv, emptyPath, newEnterState, newRunState, UsageError, type Args,
 export { parseOctalMode, parseSize, UsageError, type ParseInput, type ParseResult } from "./state.ts";
 
 /** The options that build a sandbox (not --help and the like, not the --enter-only ones). */
-export const KNOWN_OPTIONS: readonly string[] = OPTIONS.filter((o) => o.run || o.flag).map((o) => o.name);
+export const knownOptions = (): string[] => OPTIONS.filter((o) => o.run || o.flag).map((o) => o.name);
 
 // Argument names that stand for a path.
 const PATH_ARGUMENTS: readonly string[] = ["SRC", "DST", "DIR", "PATH", "HOSTLINK"];

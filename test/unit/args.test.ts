@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { KNOWN_OPTIONS, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
+import { knownOptions, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
 import { emptyPlan, type BindOp, type Plan } from "../../src/plan/types.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 import { proxyEnv } from "../../src/plan/network.ts";
@@ -361,7 +361,7 @@ describe("parseArgs", () => {
       "--tmpfs-numa": [["--overlay-dir", "/", "--tmpfs-numa", "0"], dm({ tmpfsNuma: "0" })],
       "--output-dir": [["--overlay-dir", "/", "--output-dir", "out"], dm({ outputDir: "/home/u/src/out" })],
     };
-    expect(Object.keys(TABLE).sort()).toEqual([...KNOWN_OPTIONS].sort());
+    expect(Object.keys(TABLE).sort()).toEqual(knownOptions().sort());
     const readFd = () => new TextEncoder().encode("hi");
     for (const [option, [args, expected]] of Object.entries(TABLE)) {
       const plan = run([...args, "true"], { fds: [3], readFd });
