@@ -314,16 +314,21 @@ export class Sandbox {
    * host's mounts and each mount point gets the mode of its nearest configured directory:
    * "hidden" (an empty directory), "read-only", "overlay" (writes land in the sandbox's tmpfs) or
    * "full-access" (writes reach the host). Without a mode for "/", "/" is overlay and /run and
-   * /tmp are hidden. Other operations apply on top.
+   * /tmp are hidden. Other operations apply on top. A `dir` missing on the host fails the spawn
+   * unless `{ optional: true }` (the CLI's -try forms), which skips it.
    */
-  dirMode(dir: string, mode: DirMode): Sandbox {
+  dirMode(dir: string, mode: DirMode, options: { optional?: boolean } = {}): Sandbox {
     if (typeof dir !== "string" || dir === "") throw new PlanError("dirMode()", "needs a directory");
     if (!DIR_MODES.includes(mode)) throw new PlanError("dirMode()", `unknown directory mode ${JSON.stringify(mode)} (known: ${DIR_MODES.join(", ")})`);
+    checkOptions("dirMode", options, ["optional"]);
     const path = abs(dir);
     const before = this.s.dirModes.modes.find((m) => m.dir === path);
     if (before && before.mode !== mode) throw new PlanError("dirMode()", `${path} already has mode ${before.mode}; give one mode per directory`);
-    if (before) return this;
-    return this.with({ dirModes: { ...this.s.dirModes, modes: [...this.s.dirModes.modes, { dir: path, mode }] } });
+    // Given once as required, it stays required.
+    const optional = options.optional === true && (!before || before.optional === true);
+    const entry: DirModeEntry = { dir: path, mode, ...(optional ? { optional } : {}) };
+    const modes = before ? this.s.dirModes.modes.map((m) => (m === before ? entry : m)) : [...this.s.dirModes.modes, entry];
+    return this.with({ dirModes: { ...this.s.dirModes, modes } });
   }
   /**
    * After the command has ended, the files it wrote in overlay directories are copied to `dir`

@@ -11,7 +11,9 @@ import { validatePlan } from "../plan/validate.ts";
 import { PlanError } from "../plan/errors.ts";
 import { runStage } from "../stage/run.ts";
 import { runEnter } from "../stage/enter.ts";
-import { HELP, parseArgs, UsageError } from "./args.ts";
+import { dirOnHost } from "../stage/ops/dirmodes.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { helpText } from "./help.ts";
 import { BUN_ISOLATION_FLAGS, callerEnv, hasSingleThreadEnv, parseEnviron, reexecEnv, SAVED_ENV, startedIsolated } from "./env.ts";
 import { runDoctor } from "./doctor.ts";
 import { VERSION } from "./version.ts";
@@ -63,14 +65,14 @@ export function main(argv: readonly string[]): never {
   let parsed;
   try {
     const readFd = (fd: number) => readToEnd(fd, `fd ${fd}`, MAX_FILE_BYTES);
-    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds, readFd });
+    parsed = parseArgs({ argv, env: callerEnv(process.env), cwd: process.cwd(), tty: stderrTerminal(), fds, readFd, hostHas: dirOnHost });
   } catch (e) {
     if (e instanceof UsageError) fail(e.message, 2);
     throw e;
   }
   switch (parsed.kind) {
     case "help":
-      writeOut(1, HELP + "\n");
+      writeOut(1, helpText() + "\n");
       exit(0);
     // falls through (process.exit does not return)
     case "version":

@@ -118,6 +118,8 @@ export interface DirModeEntry {
   /** Absolute host path (the same path inside the sandbox). */
   dir: string;
   mode: DirMode;
+  /** Skipped when missing on the host (the -try forms); otherwise a missing one is an error. */
+  optional?: boolean;
 }
 
 /**

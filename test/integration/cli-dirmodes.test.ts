@@ -88,6 +88,15 @@ describe.each(WHO)("as %s", (who) => {
     expect(hostMounts()).toBe(before);
   });
 
+  test("a --hidden-dir missing on the host: one line naming it and the -try form, exit 2; --hidden-dir-try skips it", () => {
+    const missing = `/var/tmp/bsb-dm-missing-${RUN}`;
+    const r = sandbox(who, ["--hidden-dir", missing, "true"]);
+    expect([r.code, r.stderr]).toEqual([2, `sandbox: --hidden-dir ${missing}: ${missing} does not exist on the host; create it, or use --hidden-dir-try to skip it when missing\n`]);
+    const t = sandbox(who, ["--debug", "--hidden-dir-try", missing, "true"]);
+    expect(t.code).toBe(0);
+    expect(t.stderr).toContain(`sandbox: dirmode ${missing}: does not exist on the host; ignored\n`);
+  });
+
   test("--read-only-dir makes a directory read-only; --hidden-dir makes one empty (and writable in the sandbox only)", () => {
     const t = varTemp(who);
     mkdirSync(`${t}/hide/sub`, { recursive: true });

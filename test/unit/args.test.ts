@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { KNOWN_OPTIONS, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
+import { knownOptions, parseArgs, UsageError, type ParseInput, type ParseResult } from "../../src/cli/args.ts";
 import { emptyPlan, type BindOp, type Plan } from "../../src/plan/types.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 import { proxyEnv } from "../../src/plan/network.ts";
@@ -244,6 +244,28 @@ describe("parseArgs", () => {
     for (const p of parts) expect(msg).toContain(p);
   });
 
+  test("an option argument cannot be --: the option is missing one (one line naming it)", () => {
+    expect(usage(["--bind", "/a", "--", "cmd"]).message).toBe("--bind needs 2 arguments (--bind SRC DST) before --; got -- as DST");
+    expect(usage(["--tmpfs", "--", "ls"]).message).toBe("--tmpfs needs an argument (--tmpfs DST) before --; got -- as DST");
+    expect(usage(["--setenv", "X", "--"]).message).toBe("--setenv needs 2 arguments (--setenv NAME VALUE) before --; got -- as VALUE");
+    expect(usage(["--enter", "1", "--chdir", "--", "ls"]).message).toBe("--chdir needs an argument (--chdir DIR) before --; got -- as DIR");
+    // As the command's own arguments it is nothing special.
+    expect(run(["--", "echo", "--"]).argv).toEqual(["echo", "--"]);
+  });
+
+  test("an empty path is a usage error naming the option (it used to mean the current directory)", () => {
+    expect(usage(["--dir", "", "true"]).message).toBe('--dir: DST is empty; give a path ("." is the current directory)');
+    expect(usage(["--tmpfs", "", "true"]).message).toBe('--tmpfs: DST is empty; give a path ("." is the current directory)');
+    expect(usage(["--bind", "", "/b", "true"]).message).toBe('--bind: SRC is empty; give a path ("." is the current directory)');
+    expect(usage(["--ro-bind", "+", "/b", "true"]).message).toBe('--ro-bind: SRC is empty; give a path ("." is the current directory)');
+    for (const argv of [["--chdir", ""], ["--overlay-lowerdir", ""], ["--hidden-dir", ""], ["--chmod", "0755", ""], ["--copy-symlink", "", "/l"], ["--symlink", "", "/l"]]) {
+      expect(usage([...argv, "true"]).message).toStartWith(`${argv[0]}: `);
+    }
+    // Not paths: an empty value, file contents or variable value.
+    expect(run(["--setenv", "X", "", "--write", "", "/f", "true"]).env.X).toBe("");
+    expect(run(["--dir", ".", "true"]).ops).toEqual([{ kind: "dir", dst: "/home/u/src" }]);
+  });
+
   test("--help, -h, --version", () => {
     expect(parse(["--help"])).toEqual({ kind: "help" });
     expect(parse(["-h"])).toEqual({ kind: "help" });
@@ -256,6 +278,16 @@ describe("parseArgs", () => {
     expect(parse(["--doctor"])).toEqual({ kind: "doctor", json: false });
     expect(parse(["--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
     expect(parse(["--unshare-net", "--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
+  });
+
+  test("after --doctor only its own flag: anything else is a usage error naming both; --help and --version act at once, as in mkosi-sandbox", () => {
+    expect(usage(["--doctor", "--bogus"]).message).toBe("--doctor takes only --json after it; remove --bogus");
+    expect(usage(["--doctor", "--json", "--tmpfs", "/t"]).message).toBe("--doctor takes only --json after it; remove --tmpfs");
+    expect(parse(["--doctor", "--json"])).toEqual({ kind: "doctor", json: true });
+    expect(parse(["--help", "--bogus"])).toEqual({ kind: "help" });
+    expect(parse(["-h", "ls"])).toEqual({ kind: "help" });
+    expect(parse(["--version", "--", "x"])).toEqual({ kind: "version" });
+    expect(parse(["--enter", "1", "--help", "x"])).toEqual({ kind: "help" });
   });
 
   test("every known option parses into the plan it stands for (the table names each one)", () => {
@@ -321,11 +353,15 @@ describe("parseArgs", () => {
       "--read-only-dir": [["--read-only-dir", "/r"], op({ kind: "dirmodes", modes: [{ dir: "/r", mode: "read-only" }] })],
       "--overlay-dir": [["--overlay-dir", "/"], dm({})],
       "--full-access-dir": [["--full-access-dir", "/w"], op({ kind: "dirmodes", modes: [{ dir: "/w", mode: "full-access" }] })],
+      "--hidden-dir-try": [["--hidden-dir-try", "/h"], op({ kind: "dirmodes", modes: [{ dir: "/h", mode: "hidden", optional: true }] })],
+      "--read-only-dir-try": [["--read-only-dir-try", "/r"], op({ kind: "dirmodes", modes: [{ dir: "/r", mode: "read-only", optional: true }] })],
+      "--overlay-dir-try": [["--overlay-dir-try", "/"], op({ kind: "dirmodes", modes: [{ dir: "/", mode: "overlay", optional: true }] })],
+      "--full-access-dir-try": [["--full-access-dir-try", "/w"], op({ kind: "dirmodes", modes: [{ dir: "/w", mode: "full-access", optional: true }] })],
       "--tmpfs-size": [["--overlay-dir", "/", "--tmpfs-size", "1g"], dm({ tmpfsSize: "1g" })],
       "--tmpfs-numa": [["--overlay-dir", "/", "--tmpfs-numa", "0"], dm({ tmpfsNuma: "0" })],
       "--output-dir": [["--overlay-dir", "/", "--output-dir", "out"], dm({ outputDir: "/home/u/src/out" })],
     };
-    expect(Object.keys(TABLE).sort()).toEqual([...KNOWN_OPTIONS].sort());
+    expect(Object.keys(TABLE).sort()).toEqual(knownOptions().sort());
     const readFd = () => new TextEncoder().encode("hi");
     for (const [option, [args, expected]] of Object.entries(TABLE)) {
       const plan = run([...args, "true"], { fds: [3], readFd });

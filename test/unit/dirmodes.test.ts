@@ -6,13 +6,15 @@ import {
   planOverlaySplit, resolveDirModes, type DirModeAction, type HostMount,
 } from "../../src/plan/ops/dirmodes.ts";
 import { parseMountinfo } from "../../src/stage/mounts.ts";
-import { parseArgs, UsageError, HELP } from "../../src/cli/args.ts";
+import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { helpText } from "../../src/cli/help.ts";
 import { validatePlan } from "../../src/plan/validate.ts";
 import { optimizeOperations } from "../../src/plan/optimize.ts";
 import { PlanError } from "../../src/plan/errors.ts";
 import { describeOperation } from "../../src/plan/ops/index.ts";
 import { emptyPlan, type DirMode, type DirModesOp, type Operation, type Plan } from "../../src/plan/types.ts";
 import { sandbox } from "../../src/api/index.ts";
+import { earlyPhase } from "../../src/stage/early.ts";
 
 // A host like a typical systemd machine, in mountinfo form (stacked /dev/shm: the later is on top).
 const MOUNTINFO = [
@@ -330,9 +332,24 @@ describe("command line", () => {
     expect(parse(["--read-only-dir", "/usr", "--read-only-dir", "/usr", "true"]).ops[0]).toEqual({ kind: "dirmodes", modes: [{ dir: "/usr", mode: "read-only" }] });
   });
 
+  test("a DIR missing on the host is a usage error naming the option and its -try form, which skips it", () => {
+    const hostHas = (p: string) => p !== "/home/u/typo";
+    const on = (argv: string[]) => parseArgs({ argv, env: {}, cwd: "/home/u", tty: null, fds: [], hostHas });
+    for (const o of ["--hidden-dir", "--read-only-dir", "--overlay-dir", "--full-access-dir"]) {
+      expect(() => on([o, "typo", "true"])).toThrow(new UsageError(`${o} typo: /home/u/typo does not exist on the host; create it, or use ${o}-try to skip it when missing`));
+    }
+    const r = on(["--hidden-dir-try", "typo", "--read-only-dir-try", "/usr", "--overlay-dir", "/", "true"]);
+    expect(r.kind === "run" && r.plan.ops[0]).toEqual({
+      kind: "dirmodes", modes: [{ dir: "/home/u/typo", mode: "hidden", optional: true }, { dir: "/usr", mode: "read-only", optional: true }, { dir: "/", mode: "overlay" }],
+    });
+    // Given both ways, it is required.
+    const both = on(["--hidden-dir-try", "/x", "--hidden-dir", "/x", "true"]);
+    expect(both.kind === "run" && both.plan.ops[0]).toEqual({ kind: "dirmodes", modes: [{ dir: "/x", mode: "hidden" }] });
+  });
+
   test("--help documents the options", () => {
     for (const o of ["--hidden-dir DIR", "--read-only-dir DIR", "--overlay-dir DIR", "--full-access-dir DIR", "--tmpfs-size SIZE", "--tmpfs-numa NODES", "--output-dir DIR"]) {
-      expect(HELP).toContain(o);
+      expect(helpText()).toContain(o);
     }
   });
 });
@@ -355,6 +372,19 @@ describe("library builder", () => {
     const again = sandbox.fromPlan(box.toPlan());
     expect(again.toPlan(["make"]).ops).toEqual(box.toPlan(["make"]).ops);
     expect(again.dirMode("/usr", "hidden").toPlan().ops).toEqual(box.toPlan().ops);
+  });
+
+  test("dirMode(dir, mode, { optional: true }) is the -try form: toArgs gives it, the early phase leaves it; a required one missing fails there", () => {
+    const missing = `/nonexistent-bsb-${process.pid}`;
+    const box = sandbox().dirMode(missing, "hidden", { optional: true });
+    expect(box.toPlan().ops[0]).toEqual({ kind: "dirmodes", modes: [{ dir: missing, mode: "hidden", optional: true }] });
+    expect(box.toArgs()).toEqual(["--seal", "--hidden-dir-try", missing]);
+    expect(sandbox.fromPlan(box.toPlan()).toPlan().ops).toEqual(box.toPlan().ops);
+    expect(sandbox().dirMode("/x", "hidden", { optional: true }).dirMode("/x", "hidden").toPlan().ops[0]).toEqual({ kind: "dirmodes", modes: [{ dir: "/x", mode: "hidden" }] });
+    const op = (optional: boolean): Operation => ({ kind: "dirmodes", modes: [{ dir: missing, mode: "read-only", ...(optional ? { optional } : {}) }] });
+    expect(earlyPhase([op(true)])).toEqual([op(true)]);
+    expect(() => earlyPhase([op(false)])).toThrow(`--read-only-dir ${missing}: does not exist on the host; create it, or make it optional (--read-only-dir-try, dirMode(dir, mode, { optional: true }))`);
+    expect(() => sandbox().dirMode("/usr", "hidden", { optional: 1 } as never)).toThrow(PlanError);
   });
 
   test("bad settings throw PlanError at once; outputDir alone fails at spawn time", () => {

@@ -8,7 +8,7 @@
 //   overlay      an overlay whose writes land in the sandbox's tmpfs
 //   full-access  left as it is: writes reach the host
 import type { DirMode, DirModeEntry, DirModesOp } from "../types.ts";
-import { PlanError, requireAbsolute } from "../errors.ts";
+import { PlanError, requireAbsolute, requireBool } from "../errors.ts";
 import { isRelativeTo, normalizeAbsolute, parentOf, splitPath } from "../paths.ts";
 
 export const DIR_MODES: readonly DirMode[] = ["hidden", "read-only", "overlay", "full-access"];
@@ -63,6 +63,7 @@ export function validateDirModes(op: DirModesOp, field: string): void {
     if (typeof m !== "object" || m === null) throw new PlanError(f, "must be an object { dir, mode }");
     requireAbsolute(`${f}.dir`, m.dir);
     if (!DIR_MODES.includes(m.mode)) throw new PlanError(`${f}.mode`, `unknown directory mode ${JSON.stringify(m.mode)} (known: ${DIR_MODES.join(", ")})`);
+    if (m.optional !== undefined) requireBool(`${f}.optional`, m.optional);
     const dir = normalizeAbsolute(m.dir);
     const before = seen.get(dir);
     if (before !== undefined && before !== m.mode) throw new PlanError(`${f}.mode`, `${dir} is given two modes (${before} and ${m.mode}); give one`);

@@ -66,11 +66,37 @@ function hostMounts(): HostMount[] {
   return parseMountinfo(text).map((m) => ({ path: m.mountPoint, fstype: m.fstype, options: m.options }));
 }
 
+/** Whether `real` (symlinks resolved) is on the host; one the caller cannot reach counts (it is there). */
+function presentOnHost(real: string): boolean {
+  try {
+    statOrThrow(real, false);
+    return true;
+  } catch (e) {
+    return e instanceof SysError && e.errno === Errno.EACCES;
+  }
+}
+
+/** Whether the host has the directory-mode DIR `dir` (the CLI's check, made before parsing ends). */
+export const dirOnHost = (dir: string): boolean => presentOnHost(resolveInRoot("/", dir, "/proc/self/fd"));
+
+/**
+ * Early phase, before anything is made: a configured directory missing on the host fails here
+ * unless it is optional (a mistyped one would silently leave the real one as its parent's mode).
+ */
+export function earlyDirModes(op: DirModesOp): DirModesOp {
+  const missing = op.modes.find((m) => !m.optional && !dirOnHost(m.dir));
+  if (missing) {
+    const option = DIR_MODE_OPTIONS[missing.mode];
+    throw new Error(`${option} ${missing.dir}: does not exist on the host; create it, or make it optional (${option}-try, dirMode(dir, mode, { optional: true }))`);
+  }
+  return op;
+}
+
 /**
  * Host-side phase, before unshare, with the caller's own permissions: which mount point gets
- * which mode (configured directories are taken with symlinks resolved; missing ones are
- * dropped), whether the caller can enter the parents, the output directory (created with the
- * caller's umask), and lxcfs.
+ * which mode (configured directories are taken with symlinks resolved; missing optional and
+ * default ones are dropped), whether the caller can enter the parents, the output directory
+ * (created with the caller's umask), and lxcfs.
  */
 export function prepareDirModes(op: DirModesOp, callerUmask: number): PreparedDirModes {
   const notes: string[] = [];
@@ -79,14 +105,10 @@ export function prepareDirModes(op: DirModesOp, callerUmask: number): PreparedDi
   const explicit = new Set(op.modes.map((m) => normalizeAbsolute(m.dir)));
   for (const [dir, mode] of effectiveDirModes(op.modes)) {
     const real = resolveInRoot("/", dir, "/proc/self/fd");
-    try {
-      statOrThrow(real, false);
-    } catch (e) {
-      // One the caller cannot reach stays: its unenterable parent is hidden (resolveDirModes).
-      if (!(e instanceof SysError) || e.errno !== Errno.EACCES) {
-        notes.push(`dirmode ${dir}: does not exist on the host; ignored`);
-        continue;
-      }
+    // One the caller cannot reach stays: its unenterable parent is hidden (resolveDirModes).
+    if (!presentOnHost(real)) {
+      notes.push(`dirmode ${dir}: does not exist on the host; ignored`);
+      continue;
     }
     const before = modes.get(real);
     if (before !== undefined && before !== mode) {

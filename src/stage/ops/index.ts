@@ -4,7 +4,7 @@ import type { StageContext } from "../context.ts";
 import { applyBind, earlyBind } from "./bind.ts";
 import { applyDev } from "./dev.ts";
 import { applyDir } from "./dir.ts";
-import { applyDirModes } from "./dirmodes.ts";
+import { applyDirModes, earlyDirModes } from "./dirmodes.ts";
 import { applyOverlay, earlyOverlay } from "./overlay.ts";
 import { applyProc } from "./proc.ts";
 import { applySymlink, earlySymlink } from "./symlink.ts";
@@ -25,6 +25,7 @@ export function earlyOperation(op: Operation): Operation | null {
     case "bind": return earlyBind(op);
     case "symlink": return earlySymlink(op);
     case "overlay": return earlyOverlay(op);
+    case "dirmodes": return earlyDirModes(op);
     default: return op;
   }
 }
