@@ -56,7 +56,14 @@ const KEYRINGS = "kernel keyrings are not namespaced";
 const IO_URING = "io_uring performs I/O that seccomp never sees, and is a large attack surface";
 const CLONE3_REASON = "its flags lie in memory seccomp cannot read; ENOSYS makes libc fall back to clone, whose flags are checked";
 
-export const HARDEN_RULES: readonly HardenEntry[] = [
+let hardenEntries: readonly HardenEntry[] | undefined;
+
+/** The hardened mode's refused calls, each with its reason; built on first use (not at every CLI start). */
+export function hardenTable(): readonly HardenEntry[] {
+  return (hardenEntries ??= buildHardenTable());
+}
+
+const buildHardenTable = (): HardenEntry[] => [
   ...always("reads and writes other processes", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "process_madvise"),
   ...always(IO_URING, "io_uring_setup", "io_uring_enter", "io_uring_register"),
   ...always("loads programs into the kernel", "bpf"),
@@ -97,7 +104,7 @@ function toRules(entries: readonly HardenEntry[]): SeccompRule[] {
 
 /** The hardened mode's filter rules. */
 export function hardenRules(): SeccompRule[] {
-  return toRules(HARDEN_RULES);
+  return toRules(hardenTable());
 }
 
 /** --disable-userns on its own: no new user namespaces (bubblewrap's meaning). */
