@@ -3,7 +3,9 @@
 // p90, the ratio to bwrap on the same line and the peak RSS of one run (GNU time, package `time`).
 // Each case runs with the default seal, the other seal setting, --harden, and confined by
 // Landlock instead of namespaces (--confinement landlock), with auto (namespaces, after a probe),
-// and with a watched limit (--memlimit: the CLI forks a watcher and waits).
+// and with a watched limit (--memlimit: the CLI forks a watcher and waits). Each case also runs
+// a bare Bun start the way the CLI's bin starts Bun (bun empty.cjs, single-threaded, isolated)
+// in the same rounds: the "ratio to bun" column.
 //   bun scripts/bench-startup.ts [--runs N] [--user NAME]
 // As root it measures as root, then again as the unprivileged user (default: sbtest).
 import { spawnSync } from "bun";
@@ -65,14 +67,20 @@ const q = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 };
 
+/** A bare Bun start as the CLI's bin makes it (single-threaded, isolated) of an empty file. */
+const EMPTY = `/tmp/bsb-bench-empty-${process.pid}.cjs`;
+await Bun.write(EMPTY, "");
+process.on("exit", () => spawnSync(["rm", "-f", EMPTY]));
+const BARE: Cmd = { label: "bun empty.cjs", argv: [`${bunDir}/bun`, "--no-env-file", "--config=/dev/null", EMPTY] };
+
 function report(who: string): void {
   const baseline: Cmd[] = [
     { label: "/bin/true", argv: ["/bin/true"] },
     { label: "bun -e 0", argv: [`${bunDir}/bun`, "-e", "0"] },
   ];
   console.log(`\n## as ${who} (uid ${process.getuid?.()}), ${runs} runs each, interleaved\n`);
-  console.log("| command | tool | median ms | p90 ms | ratio to bwrap | peak RSS MiB |");
-  console.log("|---|---|---:|---:|---:|---:|");
+  console.log("| command | tool | median ms | p90 ms | ratio to bwrap | ratio to bun | peak RSS MiB |");
+  console.log("|---|---|---:|---:|---:|---:|---:|");
   for (const c of CASES) {
     // The default (sealed unprivileged, unsealed as real root), the other seal setting, --harden.
     const other = process.getuid?.() === 0 ? "--seal" : "--no-seal";
@@ -84,18 +92,20 @@ function report(who: string): void {
       { label: "sandbox --confinement auto", argv: [bin, "--confinement", "auto", ...c.args] },
       { label: "sandbox --memlimit 1g", argv: [bin, "--memlimit", "1g", ...c.args] },
       { label: "bwrap", argv: ["bwrap", ...c.args] },
+      BARE,
     ];
     const res = measure(cmds);
     const bw = q(res.get("bwrap")!.times, 0.5);
+    const bare = q(res.get(BARE.label)!.times, 0.5);
     for (const cmd of cmds) {
       const r = res.get(cmd.label)!;
       const med = q(r.times, 0.5);
-      console.log(`| \`${c.name}\` | ${cmd.label} | ${med.toFixed(2)} | ${q(r.times, 0.9).toFixed(2)} | ${(med / bw).toFixed(2)} | ${mib(r.rss)} |`);
+      console.log(`| \`${c.name}\` | ${cmd.label} | ${med.toFixed(2)} | ${q(r.times, 0.9).toFixed(2)} | ${(med / bw).toFixed(2)} | ${(med / bare).toFixed(2)} | ${mib(r.rss)} |`);
     }
   }
   const base = measure(baseline);
   for (const [label, r] of base) {
-    console.log(`| (floor) | ${label} | ${q(r.times, 0.5).toFixed(2)} | ${q(r.times, 0.9).toFixed(2)} | | ${mib(r.rss)} |`);
+    console.log(`| (floor) | ${label} | ${q(r.times, 0.5).toFixed(2)} | ${q(r.times, 0.9).toFixed(2)} | | | ${mib(r.rss)} |`);
   }
 }
 
