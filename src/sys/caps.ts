@@ -82,7 +82,11 @@ export function keepCapabilities(keep: readonly number[]): bigint {
   const cur = capget();
   const kept = cur.permitted & capMask(keep);
   const last = lastCap();
-  for (let c = 0; c <= last; c++) {
+  // Dropping from the bounding set needs CAP_SETPCAP. A process without it (an unprivileged user
+  // outside any user namespace of its own, as under landlock) keeps the bounding set it was
+  // given; it has no capability to use, and no_new_privs stops an exec from gaining one.
+  const bounding = (cur.effective & (1n << BigInt(CAP.SETPCAP))) !== 0n;
+  for (let c = 0; bounding && c <= last; c++) {
     if (!(kept & (1n << BigInt(c)))) boundingDrop(c);
   }
   capset({ effective: kept, permitted: kept, inheritable: kept });

@@ -153,6 +153,13 @@ describe.each(WHO)("under --confinement landlock as %s", (who) => {
     }
   });
 
+  test("combines with --harden and directory modes", () => {
+    const get = (args: string[], path: string) =>
+      sandbox(who, ["--confinement", "landlock", ...args, "--allow-host", `127.0.0.1:${port}`, "--", "curl", "-s", "-m", "10", `http://127.0.0.1:${port}/${path}`]).stdout;
+    expect(get(["--harden", ...ro], "hardened")).toBe("hello /hardened\n");
+    expect(get(["--read-only-dir", "/"], "dirmodes")).toBe("hello /dirmodes\n");
+  });
+
   test("two sandboxes at once: one cannot reach the other's proxies (control: its own answer)", async () => {
     const a = spawn([...asWho(who), BIN, ...landlock, "--allow-host", `127.0.0.1:${port}`, "--", "bash", "-c", 'echo "$HTTP_PROXY"; sleep 5'], { env: envFor(who), stdout: "pipe" });
     try {
