@@ -198,6 +198,9 @@ describe("landlockShortfall", () => {
       "--unshare-ipc: abstract unix socket scoping needs Landlock ABI 6 (Linux 6.12); this kernel has ABI 5",
     ]);
     expect(landlockShortfall(needs({ unshareNet: true, unshareIpc: true }), { abi: 6, reason: null })).toEqual([]);
+    expect(landlockShortfall(needs({ unshareNet: true, allowHosts: ["example.com"] }), { abi: 4, reason: null })).toEqual([
+      "--allow-host: abstract unix socket scoping needs Landlock ABI 6 (Linux 6.12); this kernel has ABI 4",
+    ]);
   });
 });
 
