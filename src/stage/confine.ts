@@ -6,6 +6,8 @@
 import type { Plan } from "../plan/types.ts";
 import { applyCapChanges } from "../plan/caps.ts";
 import { disableUsernsRules, hardenRules, writablePlaces } from "../plan/harden.ts";
+import { HARDEN_FILTER } from "../plan/harden-filter.ts";
+import { hostArch } from "../sys/numbers.ts";
 import { CAP, capget, lastCap } from "../sys/caps.ts";
 import { CHOWN_SYSCALLS, RULE_ERRNO, SYNC_SYSCALLS, type SeccompRule } from "../sys/seccomp.ts";
 import {
@@ -40,6 +42,16 @@ export function commandCaps(plan: Plan, userns: boolean, netns: boolean): number
   const have = capget().permitted;
   const held = Array.from({ length: lastCap() + 1 }, (_, c) => c).filter((c) => have & (1n << BigInt(c)));
   return applyCapChanges(held, plan.capChanges, lastCap());
+}
+
+/**
+ * The hardened filter as compiled at build time (src/plan/harden-filter.ts), when it is all the
+ * command's filter holds: no suppressed calls beside it. null: compile the rules instead.
+ */
+export function precompiledFilter(plan: Plan, suppressChown: boolean): Uint8Array | null {
+  const arch = hostArch();
+  if (!plan.harden || suppressChown || plan.suppressSync || arch === null) return null;
+  return Buffer.from(HARDEN_FILTER[arch], "base64");
 }
 
 /** The rules of the command's seccomp filter (empty: none is loaded). */

@@ -7,11 +7,11 @@ import { resetSignalsForExec } from "../sys/signals.ts";
 import { writeStatus } from "./status.ts";
 import { packFds, keepOnlyFds } from "../sys/fdpack.ts";
 import { joinNewSessionKeyring } from "../sys/keyring.ts";
-import { loadFilter, type SeccompRule } from "../sys/seccomp.ts";
+import { loadCompiled, loadFilter, type SeccompRule } from "../sys/seccomp.ts";
 import { restrictSelf } from "../sys/landlock.ts";
 import { closeQuiet } from "../sys/fd.ts";
 import { setNoNewPrivs } from "../sys/process.ts";
-import { commandRules, hardenDomain } from "./confine.ts";
+import { commandRules, hardenDomain, precompiledFilter } from "./confine.ts";
 import { withRoot } from "./context.ts";
 import { libc } from "../sys/libc.ts";
 import { Errno, errnoMessage } from "../sys/errno.ts";
@@ -81,9 +81,13 @@ export function execCommand(plan: Plan, opts: ExecOptions): never {
   }
   if (opts.landlock) confineLandlock(opts.landlock.fd);
   else if (plan.harden) harden(plan);
-  const rules = [...commandRules(plan, opts.suppressChown), ...(opts.landlock?.extraRules ?? [])];
+  const extraRules = opts.landlock?.extraRules ?? [];
+  const precompiled = extraRules.length ? null : precompiledFilter(plan, opts.suppressChown);
+  const rules = precompiled ? [] : [...commandRules(plan, opts.suppressChown), ...extraRules];
   try {
-    if (rules.length) loadFilter(rules);
+    // --harden set no_new_privs already, which loading a filter needs without CAP_SYS_ADMIN.
+    if (precompiled) loadCompiled(precompiled);
+    else if (rules.length) loadFilter(rules);
   } catch (e) {
     throw new SetupError("seccomp filter", e);
   }

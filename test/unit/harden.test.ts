@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { HARDEN_FILTER_FILE, hardenFilterSource } from "../../scripts/gen-harden-filter.ts";
 import { readFileSync } from "node:fs";
 import {
   CLONE_NEW_FLAGS, DISABLE_USERNS_RULES, disableUsernsRules, hardenRules, hardenTable, TIOCLINUX, TIOCSTI,
@@ -222,4 +223,8 @@ describe("libseccomp and our BPF agree on the harden rules", () => {
       expect([runBpf(theirs, foreign), runBpf(ours, foreign)]).toEqual([SECCOMP_RET.KILL_PROCESS, SECCOMP_RET.KILL_PROCESS]);
     });
   }
+});
+
+test("the precompiled hardened filter (src/plan/harden-filter.ts) is what scripts/gen-harden-filter.ts writes from today's rules", () => {
+  expect(readFileSync(HARDEN_FILTER_FILE, "utf8")).toBe(hardenFilterSource());
 });
