@@ -153,6 +153,16 @@ describe.each(WHO)("under --confinement landlock as %s", (who) => {
     }
   });
 
+  test("a stalled client holds up nobody, a malformed request closes only its own connection, 50 at once all complete", () => {
+    const r = net(["--allow-host", `127.0.0.1:${port}`],
+      'p=${HTTP_PROXY##*:}; (exec 3<>/dev/tcp/127.0.0.1/$p; sleep 3) & sleep 0.2; ' +
+      "exec 4<>/dev/tcp/127.0.0.1/$p; printf 'garbage\\r\\n\\r\\n' >&4; head -1 <&4; " +
+      `for i in $(seq 50); do curl -s -m 20 http://127.0.0.1:${port}/$i & done; wait`);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
+    expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
+  });
+
   test("combines with --harden and directory modes", () => {
     const get = (args: string[], path: string) =>
       sandbox(who, ["--confinement", "landlock", ...args, "--allow-host", `127.0.0.1:${port}`, "--", "curl", "-s", "-m", "10", `http://127.0.0.1:${port}/${path}`]).stdout;
