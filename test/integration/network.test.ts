@@ -29,6 +29,22 @@ afterAll(() => {
   hostsDir.cleanup();
 });
 
+/**
+ * A client that connects to the HTTP proxy and stalls, one that sends garbage (and reads the
+ * answer), then 50 requests at once. The proxy's port is read from HTTP_PROXY (3128 in a network
+ * namespace, the kernel's pick under landlock).
+ */
+const stallScript = () =>
+  'p=${HTTP_PROXY##*:}; (exec 3<>/dev/tcp/127.0.0.1/$p; sleep 3) & sleep 0.2; ' +
+  "exec 4<>/dev/tcp/127.0.0.1/$p; printf 'garbage\\r\\n\\r\\n' >&4; head -1 <&4; " +
+  `for i in $(seq 50); do curl -s -m 20 http://127.0.0.1:${port}/$i & done; wait`;
+
+function expectStallOutcome(stdout: string): void {
+  const lines = stdout.trim().split("\n");
+  expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
+  expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
+}
+
 describe.each(WHO)("the CLI as %s", (who) => {
   const net = (args: string[], script: string) => sandbox(who, [...ro, ...args, "--", "bash", "-c", script], { env: { BUN_SANDBOX_PROXY_HOSTS: HOSTS }, timeout: 30_000 });
 
@@ -54,13 +70,7 @@ describe.each(WHO)("the CLI as %s", (who) => {
   });
 
   test("a stalled client holds up nobody, a malformed request closes only its own connection, 50 at once all complete, nothing is left running", () => {
-    const r = net(["--allow-host", `127.0.0.1:${port}`],
-      "(exec 3<>/dev/tcp/127.0.0.1/3128; sleep 3) & sleep 0.2; " +
-      "exec 4<>/dev/tcp/127.0.0.1/3128; printf 'garbage\\r\\n\\r\\n' >&4; head -1 <&4; " +
-      `for i in $(seq 50); do curl -s -m 20 http://127.0.0.1:${port}/$i & done; wait`);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
-    expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
+    expectStallOutcome(net(["--allow-host", `127.0.0.1:${port}`], stallScript()).stdout);
     expect(pidsWith(PROXY)).toEqual([]);
   });
 
@@ -154,13 +164,7 @@ describe.each(WHO)("under --confinement landlock as %s", (who) => {
   });
 
   test("a stalled client holds up nobody, a malformed request closes only its own connection, 50 at once all complete", () => {
-    const r = net(["--allow-host", `127.0.0.1:${port}`],
-      'p=${HTTP_PROXY##*:}; (exec 3<>/dev/tcp/127.0.0.1/$p; sleep 3) & sleep 0.2; ' +
-      "exec 4<>/dev/tcp/127.0.0.1/$p; printf 'garbage\\r\\n\\r\\n' >&4; head -1 <&4; " +
-      `for i in $(seq 50); do curl -s -m 20 http://127.0.0.1:${port}/$i & done; wait`);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toBe("HTTP/1.1 400 Bad Request\r");
-    expect(lines.slice(1).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `hello /${i + 1}`).sort());
+    expectStallOutcome(net(["--allow-host", `127.0.0.1:${port}`], stallScript()).stdout);
   });
 
   test("combines with --harden and directory modes", () => {
