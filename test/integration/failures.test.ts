@@ -46,6 +46,12 @@ describe.each(WHO)("as %s", (who) => {
     expect([r.code, r.stdout]).toEqual([1, ""]);
   });
 
+  test("without bun on PATH the bin says so in one line, exit 127", () => {
+    const r = run(who, ["env", "-i", "PATH=/nonexistent-bsb", BIN, ...RO, "true"]);
+    expect(oneLine(r)).toBe("sandbox: bun is not on PATH; install it (npm install bun) and run sandbox through npx or bunx, or put bun on PATH");
+    expect([r.code, r.stdout]).toEqual([127, ""]);
+  });
+
   // A real unexpected error: the current directory was removed, so Bun's process.cwd() throws
   // where the command line is read. (Should it ever get a message of its own, take another.)
   // Started with bun rather than through the bin's shell, which would first complain in a line
