@@ -11,13 +11,13 @@ import { pidfdBindings, clone3Binding } from "../sys/process.ts";
 import { fdBindings } from "../sys/fd.ts";
 import { seccompBinding } from "../sys/seccomp.ts";
 import { keyctlBinding } from "../sys/keyring.ts";
-import { describeAbi, landlockStatus, LANDLOCK_ACCESS_FS, LANDLOCK_ALL, type LandlockStatus } from "../sys/landlock.ts";
+import { describeAbi, landlockStatus, type LandlockStatus } from "../sys/landlock.ts";
 import { SysError } from "../sys/error.ts";
 import { errnoName } from "../sys/errno.ts";
 import { kernelRelease, usernsRestrictions } from "../stage/explain.ts";
 import { overlayOptions } from "../plan/ops/overlay.ts";
 import { emptyPlan } from "../plan/types.ts";
-import { landlockShortfall } from "../plan/landlock.ts";
+import { BASE_NEED, landlockShortfall } from "../plan/landlock.ts";
 import { probeNamespaces } from "../stage/probe.ts";
 import { writeOut } from "./output.ts";
 
@@ -155,7 +155,7 @@ function confinementReport(): DoctorReport["confinement"] {
   const plan = { ...emptyPlan(), argv: ["true"] };
   const nsWhy = probeNamespaces(plan);
   const status = landlockStatus();
-  const short = landlockShortfall([{ by: "landlock", wanted: { fs: LANDLOCK_ALL.fs & ~LANDLOCK_ACCESS_FS.IOCTL_DEV } }], status);
+  const short = landlockShortfall([{ by: "landlock", wanted: BASE_NEED.wanted }], status);
   const landlock = { allowed: short.length === 0, reason: short.length ? short.join("; ") : null, abi: status.abi, covers: describeAbi(status.abi) };
   return { namespaces: { allowed: nsWhy === null, reason: nsWhy }, landlock, auto: nsWhy === null ? "namespaces" : landlock.allowed ? "landlock" : null };
 }

@@ -92,7 +92,7 @@ export class NeedsNamespaces extends Error {
 }
 
 /** Every handled right but device ioctls needs ABI 3 (truncate) and 2 (rename across directories). */
-const BASE_NEED: Need = { by: "--confinement landlock", wanted: { fs: ALL & ~FS.IOCTL_DEV } };
+export const BASE_NEED: Need = { by: "--confinement landlock", wanted: { fs: ALL & ~FS.IOCTL_DEV } };
 
 const refuse = (what: string): never => {
   throw new NeedsNamespaces(what);

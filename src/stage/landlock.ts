@@ -127,13 +127,14 @@ export function runLandlock(plan: Plan, rt: StageRuntime, why: string, auto: boo
     const caps = commandCaps(plan, false, false);
     if (caps) keepCapabilities(caps);
     if (tmp) superviseTmp(tmp);
+    // The host's /proc, for the limits' watcher and the namespaces the ready event names.
     const proc = tryOpen("/proc", O.PATH | O.DIRECTORY);
     try {
       watchLimits(plan, { procFd: proc, statusFd: rt.statusFd, kernelCountsPids: false });
+      if (rt.statusFd !== undefined) writeStatus(rt.statusFd, { event: "ready", namespaces: proc >= 0 ? namespaceIdsAt(proc) : {}, confinement: "landlock" });
     } finally {
       closeQuiet(proc);
     }
-    if (rt.statusFd !== undefined) writeReady(rt.statusFd);
     return execCommand({ ...plan, env }, {
       umask: callerUmask, suppressChown: chownSuppressed(plan, false), statusFd: rt.statusFd,
       beforeExec: () => applyRlimits(plan.limits, false), landlock: { fd: ruleset, extraRules: lp.rules },
@@ -142,12 +143,6 @@ export function runLandlock(plan: Plan, rt: StageRuntime, why: string, auto: boo
     if (tmp) removeTree(tmp.parentFd, tmp.name);
     throw e instanceof SetupError ? e : new SetupError("landlock", e);
   }
-}
-
-function writeReady(statusFd: number): void {
-  const proc = tryOpen("/proc", O.PATH | O.DIRECTORY);
-  writeStatus(statusFd, { event: "ready", namespaces: proc >= 0 ? namespaceIdsAt(proc) : {}, confinement: "landlock" });
-  closeQuiet(proc);
 }
 
 /**

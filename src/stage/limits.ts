@@ -114,8 +114,10 @@ function sample(procFd: number, ours: number | null): Sample {
     const st = parseStat(procText(procFd, `${pid}/stat`) ?? "");
     if (!st) continue;
     const own = Number(pid) !== ours;
-    if (own) s.pids++;
-    if (own) s.rssBytes += st.rssPages * PAGE;
+    if (own) {
+      s.pids++;
+      s.rssBytes += st.rssPages * PAGE;
+    }
     s.cpuMs += (((own ? st.ownTicks : 0) + st.childTicks) * 1000) / CLOCK_TICKS;
   }
   return s;
